@@ -1,0 +1,117 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Four thin executables over libraries that hold the logic (and that the tests import).
+// Every C library sits behind its own system-library target and one typed Swift wrapper.
+let package = Package(
+    name: "swift-etl-pipeline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "extractor", targets: ["extractor"]),
+        .executable(name: "transformer", targets: ["transformer"]),
+        .executable(name: "saver", targets: ["saver"]),
+        .executable(name: "api", targets: ["api"]),
+        .executable(name: "fixture-source", targets: ["fixture-source"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: C libraries
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibssh2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+
+        // MARK: Typed wrappers (the only code that touches C pointers)
+        .target(name: "RedisClient", dependencies: ["CHiredis"]),
+        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        .target(name: "SFTPClient", dependencies: ["CLibssh2"]),
+
+        // MARK: Shared pipeline vocabulary: configuration, runs, files, clock, retry policy
+        .target(name: "ETLCore", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Durable stage-to-stage handoff (Redis Streams + the SPEC's pub/sub channels)
+        .target(name: "Handoff", dependencies: [
+            "ETLCore", "RedisClient",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: Stages
+        .target(name: "Extraction", dependencies: [
+            "ETLCore", "Handoff", "CurlHTTP",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "Transformation", dependencies: [
+            "ETLCore", "Handoff",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "Loading", dependencies: [
+            "ETLCore", "Handoff", "SFTPClient",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "ResultsAPI", dependencies: [
+            "ETLCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "FixtureSource", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+
+        // MARK: Executables (parse arguments, read configuration, run services)
+        .executableTarget(name: "extractor", dependencies: [
+            "Extraction", "ETLCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "transformer", dependencies: [
+            "Transformation", "ETLCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "saver", dependencies: [
+            "Loading", "ETLCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "api", dependencies: [
+            "ResultsAPI", "ETLCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "fixture-source", dependencies: [
+            "FixtureSource",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+
+        // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["ETLCore", "RedisClient"], path: "Tests/TestSupport"),
+        .testTarget(name: "ETLCoreTests", dependencies: ["ETLCore", "TestSupport"]),
+        .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "FixtureSource", "TestSupport"]),
+        .testTarget(name: "TransformationTests", dependencies: ["Transformation", "TestSupport"]),
+        .testTarget(name: "LoadingTests", dependencies: ["Loading", "TestSupport"]),
+        .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
+        .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
+        .testTarget(name: "HandoffTests", dependencies: ["Handoff", "RedisClient", "TestSupport"]),
+        .testTarget(name: "APITests", dependencies: [
+            "ResultsAPI", "Loading", "TestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Extraction", "Transformation", "Loading", "ResultsAPI", "FixtureSource", "Handoff", "TestSupport",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,153 @@
+import Foundation
+
+/// A run is named by the UTC second it started, `YYYYMMDD_HHMMSS`; the same `<ts>` names
+/// its raw, processed and dead-letter files, and is its `id` in `etl_runs`.
+public struct RunID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public let timestamp: String
+
+    public init(date: Date) {
+        timestamp = RunID.formatter.string(from: date)
+    }
+
+    public init?(_ timestamp: String) {
+        guard timestamp.utf8.count == 15, RunID.formatter.date(from: timestamp) != nil else { return nil }
+        self.timestamp = timestamp
+    }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = RunID(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a run id: \(text)"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(timestamp)
+    }
+
+    public var description: String { timestamp }
+    public var date: Date { RunID.formatter.date(from: timestamp)! }
+    /// ISO-8601 UTC, e.g. `2026-11-22T03:00:00Z`.
+    public var isoTimestamp: String { ISO8601.string(from: date) }
+
+    public static func < (lhs: RunID, rhs: RunID) -> Bool { lhs.timestamp < rhs.timestamp }
+
+    private static let formatter: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd_HHmmss"
+        formatter.isLenient = false
+        return formatter
+    }()
+}
+
+public enum ISO8601 {
+    public static func string(from date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon).timeZone(separator: .omitted))
+    }
+}
+
+/// Where a run's files live under `DATA_DIR`.
+public struct RunFiles: Sendable {
+    public let dataDirectory: URL
+    public let runID: RunID
+
+    public init(dataDirectory: URL, runID: RunID) {
+        self.dataDirectory = dataDirectory
+        self.runID = runID
+    }
+
+    public var raw: URL { Self.rawDirectory(dataDirectory).appendingPathComponent("records_\(runID).jsonl") }
+    public var processed: URL { Self.processedDirectory(dataDirectory).appendingPathComponent("etl_\(runID).jsonl") }
+    public var deadLetter: URL { Self.deadLetterDirectory(dataDirectory).appendingPathComponent("invalid_users_\(runID).jsonl") }
+
+    public static func rawDirectory(_ data: URL) -> URL { data.appendingPathComponent("raw_users") }
+    public static func processedDirectory(_ data: URL) -> URL { data.appendingPathComponent("processed_users") }
+    public static func deadLetterDirectory(_ data: URL) -> URL { data.appendingPathComponent("dlq") }
+    public static func stateDirectory(_ data: URL) -> URL { data.appendingPathComponent("state") }
+
+    /// The run id of a complete raw file name (`records_<ts>.jsonl`), nil for anything else.
+    public static func runID(ofRawFileNamed name: String) -> RunID? {
+        guard name.hasPrefix("records_"), name.hasSuffix(".jsonl") else { return nil }
+        return RunID(String(name.dropFirst("records_".count).dropLast(".jsonl".count)))
+    }
+
+    /// Creates every directory a stage writes to.
+    public static func createDirectories(under data: URL) throws {
+        for directory in [rawDirectory(data), processedDirectory(data), deadLetterDirectory(data), stateDirectory(data)] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+    }
+}
+
+/// Lifecycle of a run as recorded in `etl_runs`. Status only moves forward (see `rank`),
+/// so late or re-delivered events never roll a finished run back.
+public enum RunStatus: String, Codable, Sendable, CaseIterable {
+    case extracting, extracted, transforming, transformed, loading, uploading
+    case uploadPending = "upload_pending"
+    case completed, failed
+
+    public var rank: Int {
+        switch self {
+        case .extracting: 0
+        case .extracted: 1
+        case .transforming: 2
+        case .transformed: 3
+        case .loading: 4
+        case .uploading: 5
+        case .uploadPending: 6
+        case .completed: 7
+        case .failed: 8
+        }
+    }
+}
+
+/// The payload announced between stages (JSON on the SPEC's channels and streams). Each
+/// stage copies what it received and adds what it learned, so the last one knows everything.
+public struct RunEvent: Codable, Sendable, Equatable {
+    public var runID: RunID
+    public var status: RunStatus
+    public var rawFile: String?
+    public var processedFile: String?
+    public var dlqFile: String?
+    public var extractedCount: Int?
+    public var validCount: Int?
+    public var invalidCount: Int?
+    public var extractStartedAt: String?
+    public var extractFinishedAt: String?
+    public var transformStartedAt: String?
+    public var transformFinishedAt: String?
+    public var loadStartedAt: String?
+    public var loadFinishedAt: String?
+    public var uploadedFiles: [String]?
+    public var error: String?
+
+    public init(runID: RunID, status: RunStatus) {
+        self.runID = runID
+        self.status = status
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runID = "run_id", status
+        case rawFile = "raw_file", processedFile = "processed_file", dlqFile = "dlq_file"
+        case extractedCount = "extracted_count", validCount = "valid_count", invalidCount = "invalid_count"
+        case extractStartedAt = "extract_started_at", extractFinishedAt = "extract_finished_at"
+        case transformStartedAt = "transform_started_at", transformFinishedAt = "transform_finished_at"
+        case loadStartedAt = "load_started_at", loadFinishedAt = "load_finished_at"
+        case uploadedFiles = "uploaded_files", error
+    }
+
+    public func jsonString() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a struct of strings and ints cannot fail.
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    public static func decode(_ json: String) throws -> RunEvent {
+        try JSONDecoder().decode(RunEvent.self, from: Data(json.utf8))
+    }
+}

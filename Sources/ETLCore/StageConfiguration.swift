@@ -1,0 +1,191 @@
+import Foundation
+
+/// What every stage shares: where data lives, how to reach Redis, how to retry, how loud to log.
+public struct CommonConfiguration: Sendable {
+    public var dataDirectory: URL
+    public var redisURL: String
+    public var retry: RetryPolicy
+    public var logLevel: LogLevelSetting
+
+    public init(dataDirectory: URL, redisURL: String, retry: RetryPolicy, logLevel: LogLevelSetting) {
+        self.dataDirectory = dataDirectory
+        self.redisURL = redisURL
+        self.retry = retry
+        self.logLevel = logLevel
+    }
+
+    public init(_ source: ConfigurationSource) throws {
+        dataDirectory = URL(fileURLWithPath: source.string("DATA_DIR", default: "data"))
+        let redis = try source.url("REDIS_URL", default: "redis://127.0.0.1:6379/0", schemes: ["redis"])
+        redisURL = redis.absoluteString
+        retry = try RetryPolicy(source)
+        logLevel = try source.logLevel()
+    }
+}
+
+public struct ExtractorConfiguration: Sendable {
+    public var common: CommonConfiguration
+    public var sourceURL: URL
+    public var pageSize: Int
+    public var httpTimeoutSeconds: Double
+    public var schedule: DailySchedule
+    public var extractOnStart: Bool
+
+    public init(
+        common: CommonConfiguration, sourceURL: URL, pageSize: Int = 100, httpTimeoutSeconds: Double = 10,
+        schedule: DailySchedule = DailySchedule(hour: 3, minute: 0), extractOnStart: Bool = true
+    ) {
+        self.common = common
+        self.sourceURL = sourceURL
+        self.pageSize = pageSize
+        self.httpTimeoutSeconds = httpTimeoutSeconds
+        self.schedule = schedule
+        self.extractOnStart = extractOnStart
+    }
+
+    public init(_ source: ConfigurationSource) throws {
+        common = try CommonConfiguration(source)
+        sourceURL = try source.url("SOURCE_URL", default: "https://dummyjson.com/users", schemes: ["http", "https"])
+        pageSize = try source.int("SOURCE_PAGE_SIZE", default: 100, in: 1...10_000)
+        httpTimeoutSeconds = try source.double("HTTP_TIMEOUT_SECONDS", default: 10, in: 0.1...3600)
+        schedule = try DailySchedule(parsing: source.string("EXTRACT_SCHEDULE", default: "03:00"), variable: "EXTRACT_SCHEDULE")
+        extractOnStart = try source.bool("EXTRACT_ON_START", default: true)
+    }
+}
+
+public struct TransformerConfiguration: Sendable {
+    public var common: CommonConfiguration
+    public var departmentsCSV: URL
+    public var ageRange: ClosedRange<Double>
+
+    public init(common: CommonConfiguration, departmentsCSV: URL, ageRange: ClosedRange<Double> = 18...65) {
+        self.common = common
+        self.departmentsCSV = departmentsCSV
+        self.ageRange = ageRange
+    }
+
+    public init(_ source: ConfigurationSource) throws {
+        common = try CommonConfiguration(source)
+        departmentsCSV = URL(fileURLWithPath: source.string("DEPARTMENTS_CSV", default: "config/departments.csv"))
+        let minimum = try source.int("AGE_MIN", default: 18, in: 0...200)
+        let maximum = try source.int("AGE_MAX", default: 65, in: 0...200)
+        guard minimum <= maximum else {
+            throw ConfigurationError.invalid(
+                variable: "AGE_MAX", value: String(maximum), expected: "a value not below AGE_MIN (\(minimum))")
+        }
+        ageRange = Double(minimum)...Double(maximum)
+    }
+}
+
+public struct SFTPConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var privateKeyPath: String
+    public var keyPassphrase: String?
+    public var knownHostsPath: String
+    public var remoteDirectory: String
+
+    public init(
+        host: String, port: Int, user: String, privateKeyPath: String, keyPassphrase: String? = nil,
+        knownHostsPath: String, remoteDirectory: String
+    ) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.privateKeyPath = privateKeyPath
+        self.keyPassphrase = keyPassphrase
+        self.knownHostsPath = knownHostsPath
+        self.remoteDirectory = remoteDirectory
+    }
+
+    public init(_ source: ConfigurationSource) throws {
+        host = source.string("SFTP_HOST", default: "127.0.0.1")
+        port = try source.int("SFTP_PORT", default: 22, in: 1...65_535)
+        user = source.string("SFTP_USER", default: "etl")
+        privateKeyPath = source.string("SFTP_KEY_PATH", default: "ssh_keys/id_ed25519")
+        keyPassphrase = source.optionalString("SFTP_KEY_PASSPHRASE")
+        knownHostsPath = source.string("SFTP_KNOWN_HOSTS", default: "ssh_keys/known_hosts")
+        remoteDirectory = source.string("SFTP_REMOTE_DIR", default: "upload")
+        for (variable, path) in [("SFTP_KEY_PATH", privateKeyPath), ("SFTP_KNOWN_HOSTS", knownHostsPath)]
+        where !FileManager.default.isReadableFile(atPath: path) {
+            throw ConfigurationError.invalid(
+                variable: variable, value: path,
+                expected: "a readable file (generate keys with scripts/generate-keys.sh)")
+        }
+    }
+}
+
+public struct SaverConfiguration: Sendable {
+    public var common: CommonConfiguration
+    public var databasePath: String
+    public var sftp: SFTPConfiguration
+
+    public init(common: CommonConfiguration, databasePath: String, sftp: SFTPConfiguration) {
+        self.common = common
+        self.databasePath = databasePath
+        self.sftp = sftp
+    }
+
+    public init(_ source: ConfigurationSource) throws {
+        common = try CommonConfiguration(source)
+        databasePath = source.string("DATABASE_PATH", default: "database/data.db")
+        sftp = try SFTPConfiguration(source)
+    }
+}
+
+public struct APIConfiguration: Sendable {
+    public var databasePath: String
+    public var host: String
+    public var port: Int
+    public var corsOrigins: [String]
+    public var logLevel: LogLevelSetting
+
+    public init(databasePath: String, host: String = "127.0.0.1", port: Int = 8000, corsOrigins: [String] = ["*"],
+                logLevel: LogLevelSetting = .info) {
+        self.databasePath = databasePath
+        self.host = host
+        self.port = port
+        self.corsOrigins = corsOrigins
+        self.logLevel = logLevel
+    }
+
+    public init(_ source: ConfigurationSource) throws {
+        databasePath = source.string("DATABASE_PATH", default: "database/data.db")
+        host = source.string("API_HOST", default: "0.0.0.0")
+        port = try source.int("API_PORT", default: 8000, in: 0...65_535)
+        corsOrigins = source.string("CORS_ORIGINS", default: "*")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        logLevel = try source.logLevel()
+    }
+}
+
+/// A time of day in UTC (`HH:MM`) at which a daily job runs.
+public struct DailySchedule: Sendable, Equatable {
+    public var hour: Int
+    public var minute: Int
+
+    public init(hour: Int, minute: Int) {
+        self.hour = hour
+        self.minute = minute
+    }
+
+    public init(parsing text: String, variable: String) throws {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 }),
+            let hour = Int(parts[0]), let minute = Int(parts[1]), (0...23).contains(hour), (0...59).contains(minute)
+        else {
+            throw ConfigurationError.invalid(variable: variable, value: text, expected: "a UTC time HH:MM, e.g. 03:00")
+        }
+        self.init(hour: hour, minute: minute)
+    }
+
+    /// The first instant strictly after `date` at which the schedule fires.
+    public func nextFire(after date: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = calendar.startOfDay(for: date)
+        let today = start.addingTimeInterval(TimeInterval(hour * 3600 + minute * 60))
+        return today > date ? today : today.addingTimeInterval(86_400)
+    }
+}

@@ -1,0 +1,51 @@
+import ETLCore
+
+/// The three points where one stage hands a run to the next. Each has the SPEC's pub/sub
+/// channel (for anyone listening live) and a Redis Stream next to it (so a stage that was
+/// down still gets every run when it comes back).
+public enum HandoffPoint: String, Sendable, CaseIterable {
+    case phase1 = "phase1_complete"
+    case phase2 = "phase2_complete"
+    case phase3 = "phase3_complete"
+
+    public var channel: String { "channel:\(rawValue)" }
+    public var stream: String { "stream:\(rawValue)" }
+}
+
+/// One delivery of an event to a consumer. It stays pending (and is delivered again after a
+/// crash) until `acknowledge` is called, which a stage does only once its output is durable.
+public struct Delivery: Sendable, Equatable {
+    public let handoff: HandoffPoint
+    public let messageID: String
+    public let event: RunEvent
+    /// How many times this message has been delivered, this one included.
+    public let deliveryCount: Int
+
+    public init(handoff: HandoffPoint, messageID: String, event: RunEvent, deliveryCount: Int) {
+        self.handoff = handoff
+        self.messageID = messageID
+        self.event = event
+        self.deliveryCount = deliveryCount
+    }
+}
+
+/// The seam between stages. `RedisRunEventQueue` is the product; `InMemoryRunEventQueue`
+/// lets stage logic be tested without a server.
+public protocol RunEventQueue: Sendable {
+    /// Durably records `event` for the next stage, then publishes it on the SPEC channel.
+    func announce(_ event: RunEvent, at handoff: HandoffPoint) async throws
+    /// The next delivery for `consumer` in `group`: its own unacknowledged deliveries first
+    /// (after a restart), then ones abandoned by dead consumers, then new ones. Waits at most
+    /// `waitMilliseconds` and returns nil when there is nothing.
+    func next(at handoff: HandoffPoint, group: String, consumer: String, waitMilliseconds: Int) async throws -> Delivery?
+    /// Marks a delivery done for `group`; it is never delivered to that group again.
+    func acknowledge(_ delivery: Delivery, group: String) async throws
+}
+
+/// Undecodable payloads are still delivered (so they can be acknowledged and not loop
+/// forever); this error says why they were dropped.
+public struct MalformedEventError: Error, CustomStringConvertible {
+    public let messageID: String
+    public let reason: String
+    public var description: String { "message \(messageID) is not a run event: \(reason)" }
+}

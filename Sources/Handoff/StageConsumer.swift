@@ -1,0 +1,105 @@
+import ETLCore
+import Foundation
+import Logging
+
+/// The loop every downstream stage runs: take the next delivery, handle it, acknowledge it.
+///
+/// - A delivery is acknowledged only after `handle` returned, i.e. after the stage's output
+///   is durable; a crash before that means the run is delivered again (handlers are idempotent).
+/// - A handler that throws is retried with backoff; after `maxDeliveries` the run is handed
+///   to `giveUp` (which records it as failed) and acknowledged, so one poison run never
+///   blocks the stage.
+/// - Losing the queue (Redis down) never ends the loop: it logs, backs off and reconnects.
+/// - Cancellation (graceful shutdown) is checked between deliveries, never inside one.
+public struct StageConsumer: Sendable {
+    public let queue: any RunEventQueue
+    public let handoff: HandoffPoint
+    public let group: String
+    public let consumer: String
+    public let maxDeliveries: Int
+    public let retry: RetryPolicy
+    public let clock: any PipelineClock
+    public let logger: Logger
+    public let waitMilliseconds: Int
+
+    public init(
+        queue: any RunEventQueue, handoff: HandoffPoint, group: String, consumer: String = StageConsumer.defaultConsumerName(),
+        maxDeliveries: Int = 5, retry: RetryPolicy, clock: any PipelineClock = SystemClock(), logger: Logger,
+        waitMilliseconds: Int = 1000
+    ) {
+        self.queue = queue
+        self.handoff = handoff
+        self.group = group
+        self.consumer = consumer
+        self.maxDeliveries = maxDeliveries
+        self.retry = retry
+        self.clock = clock
+        self.logger = logger
+        self.waitMilliseconds = waitMilliseconds
+    }
+
+    /// A name unique to this process, so replicas of a stage share a group without clashing.
+    public static func defaultConsumerName() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    public func run(
+        handle: @Sendable (Delivery) async throws -> Void,
+        giveUp: @Sendable (Delivery, any Error) async throws -> Void
+    ) async {
+        var queueFailures = 0
+        while !Task.isCancelled {
+            let delivery: Delivery?
+            do {
+                delivery = try await queue.next(at: handoff, group: group, consumer: consumer, waitMilliseconds: waitMilliseconds)
+                if queueFailures > 0 { logger.info("reconnected to the queue", metadata: ["stream": "\(handoff.stream)"]) }
+                queueFailures = 0
+            } catch is CancellationError {
+                return
+            } catch {
+                queueFailures += 1
+                let wait = min(retry.delay(beforeRetry: queueFailures, unit: .random(in: 0..<1)), 30)
+                logger.warning("queue unavailable, retrying", metadata: [
+                    "error": "\(error)", "attempt": "\(queueFailures)", "retry_in_s": "\(String(format: "%.1f", wait))",
+                ])
+                try? await clock.sleep(seconds: wait)
+                continue
+            }
+            guard let delivery else { continue }
+            await process(delivery, handle: handle, giveUp: giveUp)
+        }
+    }
+
+    private func process(
+        _ delivery: Delivery,
+        handle: @Sendable (Delivery) async throws -> Void,
+        giveUp: @Sendable (Delivery, any Error) async throws -> Void
+    ) async {
+        let metadata: Logger.Metadata = [
+            "run_id": "\(delivery.event.runID)", "message_id": "\(delivery.messageID)", "delivery": "\(delivery.deliveryCount)",
+        ]
+        do {
+            try await handle(delivery)
+        } catch {
+            guard delivery.deliveryCount >= maxDeliveries else {
+                let wait = retry.delay(beforeRetry: delivery.deliveryCount, unit: .random(in: 0..<1))
+                logger.error("handling failed, will retry", metadata: metadata.merging(["error": "\(error)", "retry_in_s": "\(wait)"]) { $1 })
+                try? await clock.sleep(seconds: wait)
+                return
+            }
+            logger.error("giving up after \(delivery.deliveryCount) deliveries", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            do {
+                try await giveUp(delivery, error)
+            } catch {
+                logger.error("could not record the failed run; it stays pending", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+                return
+            }
+        }
+        do {
+            try await queue.acknowledge(delivery, group: group)
+        } catch {
+            // Not acknowledged means delivered again later; handlers are idempotent.
+            logger.warning("acknowledge failed; the run will be delivered again", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+}
