@@ -66,6 +66,8 @@ let package = Package(
         ]),
         .target(name: "FixtureSource", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
         // MARK: Executables (parse arguments, read configuration, run services)
@@ -98,7 +100,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["ETLCore", "RedisClient"], path: "Tests/TestSupport"),
         .testTarget(name: "ETLCoreTests", dependencies: ["ETLCore", "TestSupport"]),
-        .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "FixtureSource", "TestSupport"]),
+        .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Handoff", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "TransformationTests", dependencies: ["Transformation", "TestSupport"]),
         .testTarget(name: "LoadingTests", dependencies: ["Loading", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),

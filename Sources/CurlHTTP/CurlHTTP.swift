@@ -1,1 +1,256 @@
-// placeholder until implemented
+import CCurl
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The only Swift code in the package that touches libcurl pointers. Everything it hands
+// out is plain Swift values: a status, lower-cased headers and the body bytes.
+
+/// One HTTP answer, whatever its status (a non-2xx status is not an error at this level).
+public struct HTTPResponse: Sendable {
+    public let status: Int
+    /// Header names lower-cased; repeated headers joined with ", ". Only the final
+    /// response's headers when redirects were followed.
+    public let headers: [String: String]
+    public let body: [UInt8]
+
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A header by case-insensitive name.
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// `Retry-After` in seconds when it is given as a number of seconds (HTTP-date form is not parsed).
+    public var retryAfterSeconds: Double? {
+        guard let value = header("retry-after"), let seconds = Double(value.trimmingSpaces()), seconds >= 0 else { return nil }
+        return seconds
+    }
+}
+
+public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// No complete answer within the time limit (connect + transfer).
+    case timedOut(url: String, seconds: Double)
+    /// Could not resolve the host or connect to it (refused, unreachable).
+    case connectionFailed(url: String, reason: String)
+    /// Anything else libcurl reports (reset connection, malformed response, TLS, too many redirects...).
+    case transferFailed(url: String, reason: String)
+    /// The body exceeded the client's `maxBodyBytes`.
+    case bodyTooLarge(url: String, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .timedOut(let url, let seconds): "GET \(url) timed out after \(formatSeconds(seconds)) s"
+        case .connectionFailed(let url, let reason): "GET \(url) could not connect: \(reason)"
+        case .transferFailed(let url, let reason): "GET \(url) failed: \(reason)"
+        case .bodyTooLarge(let url, let limit): "GET \(url) body larger than \(limit) bytes"
+        }
+    }
+
+    public var url: String {
+        switch self {
+        case .timedOut(let url, _), .connectionFailed(let url, _), .transferFailed(let url, _), .bodyTooLarge(let url, _): url
+        }
+    }
+}
+
+private func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int(seconds)) : String(seconds)
+}
+
+/// `curl_global_init` exactly once per process (Swift globals are initialised lazily and atomically).
+private let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
+
+/// Blocking HTTP GET over libcurl. Call it off Swift's cooperative pool (e.g. through
+/// ETLCore's `BlockingExecutor`): a request blocks its thread for up to `timeoutSeconds`.
+///
+/// Thread-safe: concurrent calls each use their own easy handle; idle handles are kept
+/// (up to a few) so that sequential calls reuse curl's connection cache (keep-alive).
+public final class CurlHTTPClient: Sendable {
+    public let userAgent: String
+    public let maxBodyBytes: Int
+    private let pool: HandlePool
+
+    public init(userAgent: String = "swift-etl-extractor/1.0", maxBodyBytes: Int = 64 << 20) {
+        _ = curlGlobalInit
+        self.userAgent = userAgent
+        self.maxBodyBytes = max(0, maxBodyBytes)
+        self.pool = HandlePool(maxIdle: 4)
+    }
+
+    /// GET `url`; returns whatever status the server answered (after following up to 5 redirects).
+    /// Throws `HTTPClientError` when there is no complete HTTP answer.
+    public func get(_ url: String, timeoutSeconds: Double) throws -> HTTPResponse {
+        guard let handle = pool.take() else {
+            throw HTTPClientError.transferFailed(url: url, reason: "curl_easy_init failed")
+        }
+        defer { pool.give(back: handle) }
+
+        let context = TransferContext(limit: maxBodyBytes)
+        let unmanaged = Unmanaged.passRetained(context)
+        defer { unmanaged.release() }
+
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        let headerList = curl_slist_append(nil, "Accept: application/json")
+        defer { curl_slist_free_all(headerList) }
+
+        let timeoutMilliseconds = Self.milliseconds(timeoutSeconds)
+        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer -> CURLcode in
+            var setup = CURLE_OK
+            func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
+            set(ccurl_setopt_string(handle, CURLOPT_URL, url))
+            set(ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1))
+            set(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+            set(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds))
+            set(ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds))
+            set(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1))
+            set(ccurl_setopt_long(handle, CURLOPT_MAXREDIRS, 5))
+            set(ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
+            set(ccurl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
+            set(ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, ""))
+            set(ccurl_setopt_string(handle, CURLOPT_USERAGENT, userAgent))
+            set(ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+            set(ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress))
+            set(ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, curlWriteBody))
+            set(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
+            set(ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader))
+            set(ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque()))
+            if maxBodyBytes > 0 {
+                // Refuses early when Content-Length already says too much; the write callback enforces it otherwise.
+                set(ccurl_setopt_long(handle, CURLOPT_MAXFILESIZE, maxBodyBytes))
+            }
+            guard setup == CURLE_OK else { return setup }
+            return curl_easy_perform(handle)
+        }
+        // The handle must not keep pointers to this call's buffers or context (it keeps its connection cache).
+        curl_easy_reset(handle)
+
+        guard code == CURLE_OK else {
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            if context.overflowed || code == CURLE_FILESIZE_EXCEEDED {
+                throw HTTPClientError.bodyTooLarge(url: url, limit: maxBodyBytes)
+            }
+            switch code {
+            case CURLE_OPERATION_TIMEDOUT:
+                throw HTTPClientError.timedOut(url: url, seconds: timeoutSeconds)
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+                throw HTTPClientError.connectionFailed(url: url, reason: reason)
+            default:
+                throw HTTPClientError.transferFailed(url: url, reason: "\(reason) (curl error \(code.rawValue))")
+            }
+        }
+        return HTTPResponse(status: context.status, headers: context.headers, body: context.body)
+    }
+
+    private static func milliseconds(_ seconds: Double) -> Int {
+        guard seconds.isFinite, seconds > 0 else { return 1 }
+        return Int(min(seconds * 1000, Double(Int32.max)).rounded(.up))
+    }
+}
+
+/// What the C callbacks fill in, reached through an `Unmanaged` pointer.
+private final class TransferContext {
+    let limit: Int
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+    var status = 0
+    var overflowed = false
+
+    init(limit: Int) { self.limit = limit }
+
+    func appendHeaderLine(_ raw: UnsafeBufferPointer<UInt8>) {
+        var line = String(decoding: raw, as: UTF8.self)
+        while let last = line.last, last.isNewline { line.removeLast() }  // "\r\n" is one Character
+        if line.hasPrefix("HTTP/") {
+            // A new response starts (redirect hop, 100 Continue): keep only the last one's headers.
+            headers = [:]
+            let parts = line.split(separator: " ", maxSplits: 2)
+            if parts.count >= 2, let code = Int(parts[1]) { status = code }
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = line[..<colon].trimmingSpaces().lowercased()
+        let value = line[line.index(after: colon)...].trimmingSpaces()
+        guard !name.isEmpty else { return }
+        if let existing = headers[name] { headers[name] = existing + ", " + value } else { headers[name] = value }
+    }
+}
+
+private let curlWriteBody: ccurl_write_callback = { pointer, size, count, userdata in
+    guard let userdata else { return 0 }
+    let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
+    let length = size * count
+    guard length > 0, let pointer else { return length }
+    if context.limit > 0, context.body.count + length > context.limit {
+        context.overflowed = true
+        return 0  // makes curl abort with CURLE_WRITE_ERROR
+    }
+    pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+        context.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+    }
+    return length
+}
+
+private let curlWriteHeader: ccurl_write_callback = { pointer, size, count, userdata in
+    guard let userdata else { return 0 }
+    let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
+    let length = size * count
+    guard length > 0, let pointer else { return length }
+    pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+        context.appendHeaderLine(UnsafeBufferPointer(start: $0, count: length))
+    }
+    return length
+}
+
+/// Idle easy handles, so sequential requests reuse connections; one handle is never used by two threads at once.
+private final class HandlePool: @unchecked Sendable {
+    private let maxIdle: Int
+    private var idle: [UnsafeMutableRawPointer] = []
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+
+    init(maxIdle: Int) {
+        self.maxIdle = maxIdle
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(lock, nil)
+    }
+
+    deinit {
+        for handle in idle { curl_easy_cleanup(handle) }
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
+
+    func take() -> UnsafeMutableRawPointer? {
+        pthread_mutex_lock(lock)
+        let handle = idle.popLast()
+        pthread_mutex_unlock(lock)
+        return handle ?? curl_easy_init()
+    }
+
+    func give(back handle: UnsafeMutableRawPointer) {
+        pthread_mutex_lock(lock)
+        if idle.count < maxIdle {
+            idle.append(handle)
+            pthread_mutex_unlock(lock)
+            return
+        }
+        pthread_mutex_unlock(lock)
+        curl_easy_cleanup(handle)
+    }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingSpaces() -> String {
+        let scalars = unicodeScalars
+        guard let start = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
+        let end = scalars.lastIndex(where: { $0 != " " && $0 != "\t" })!
+        return String(String.UnicodeScalarView(scalars[start...end]))
+    }
+}
