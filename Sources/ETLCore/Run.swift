@@ -110,6 +110,9 @@ public enum RunStatus: String, Codable, Sendable, CaseIterable {
 public struct RunEvent: Codable, Sendable, Equatable {
     public var runID: RunID
     public var status: RunStatus
+    /// Which extraction attempt of this run the event belongs to: a run that failed and is
+    /// resumed later gets a higher attempt, which may move its status on from `failed`.
+    public var attempt: Int?
     public var rawFile: String?
     public var processedFile: String?
     public var dlqFile: String?
@@ -131,7 +134,7 @@ public struct RunEvent: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case runID = "run_id", status
+        case runID = "run_id", status, attempt
         case rawFile = "raw_file", processedFile = "processed_file", dlqFile = "dlq_file"
         case extractedCount = "extracted_count", validCount = "valid_count", invalidCount = "invalid_count"
         case extractStartedAt = "extract_started_at", extractFinishedAt = "extract_finished_at"

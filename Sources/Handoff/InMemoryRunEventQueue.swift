@@ -1,5 +1,6 @@
-import ETLCore
 import Synchronization
+import ETLCore
+
 
 /// A process-local queue with the same delivery rules as the Redis one (per-group cursor,
 /// pending until acknowledged, redelivery of pending entries), for tests of stage logic.

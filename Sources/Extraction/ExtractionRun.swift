@@ -1,0 +1,147 @@
+import ETLCore
+import Foundation
+import Handoff
+import Logging
+
+/// How one extraction ended.
+public enum ExtractionOutcome: Sendable, Equatable {
+    /// Every user is in the raw file, which was renamed to its final name and announced.
+    case completed(RunEvent)
+    /// A graceful shutdown stopped the run between pages; the checkpoint resumes it.
+    case interrupted(RunID, fetched: Int)
+}
+
+public struct ExtractionFailure: Error, CustomStringConvertible {
+    public let runID: RunID
+    public let reason: String
+    public var description: String { "extraction of run \(runID) failed: \(reason)" }
+}
+
+/// One extraction: pages through the source to `total`, appending users to the run's
+/// temporary raw file and checkpointing after every durable page; on success renames the
+/// file, announces it, then clears the checkpoint (in that order, so a crash at any point
+/// neither loses the run nor leaves a half-written file under the final name).
+public struct Extraction: Sendable {
+    public let configuration: ExtractorConfiguration
+    public let fetcher: PageFetcher
+    public let queue: any RunEventQueue
+    public let clock: any PipelineClock
+    public let logger: Logger
+    /// Asked between pages; true stops the run after checkpointing (graceful shutdown).
+    public let shouldStop: @Sendable () -> Bool
+
+    public init(
+        configuration: ExtractorConfiguration, fetcher: PageFetcher, queue: any RunEventQueue,
+        clock: any PipelineClock, logger: Logger, shouldStop: @escaping @Sendable () -> Bool = { false }
+    ) {
+        self.configuration = configuration
+        self.fetcher = fetcher
+        self.queue = queue
+        self.clock = clock
+        self.logger = logger
+        self.shouldStop = shouldStop
+    }
+
+    private var dataDirectory: URL { configuration.common.dataDirectory }
+    private var checkpoints: CheckpointStore { CheckpointStore(dataDirectory: dataDirectory) }
+
+    public func run() async throws -> ExtractionOutcome {
+        try RunFiles.createDirectories(under: dataDirectory)
+        var checkpoint = try startOrResume()
+        let files = RunFiles(dataDirectory: dataDirectory, runID: checkpoint.runID)
+        let temporaryPath = files.raw.path + ".tmp"
+
+        if checkpoint.total != nil, !FileManager.default.fileExists(atPath: temporaryPath),
+            FileManager.default.fileExists(atPath: files.raw.path) {
+            // Crashed after the rename: the file is complete, only the announcement may be missing.
+            logger.info("run \(checkpoint.runID) was complete before a restart; announcing it again")
+            return .completed(try await finish(checkpoint, files: files))
+        }
+
+        let writer = try LineWriter(path: temporaryPath, truncatingTo: checkpoint.bytes)
+        do {
+            while checkpoint.total.map({ checkpoint.fetched < $0 }) ?? true {
+                if shouldStop() {
+                    logger.notice("stopping run \(checkpoint.runID) at skip=\(checkpoint.fetched); the checkpoint resumes it")
+                    return .interrupted(checkpoint.runID, fetched: checkpoint.fetched)
+                }
+                let page = try await fetcher.fetch(limit: configuration.pageSize, skip: checkpoint.fetched)
+                guard !page.users.isEmpty else {
+                    logger.warning("source returned no users at skip=\(checkpoint.fetched) although total=\(page.total); ending the run with \(checkpoint.fetched) users")
+                    checkpoint.total = checkpoint.fetched
+                    break
+                }
+                for user in page.users { try writer.writeLine(user) }
+                try writer.sync()
+                checkpoint.fetched += page.users.count
+                checkpoint.total = max(page.total, checkpoint.fetched)
+                checkpoint.bytes = writer.bytesWritten
+                try checkpoints.save(checkpoint)
+                logProgress(checkpoint, pageUsers: page.users.count)
+            }
+        } catch let error as PageFetchError {
+            throw await fail(checkpoint, files: files, reason: error.description)
+        }
+        try AtomicLineFile.rename(temporaryPath, to: files.raw.path)
+        return .completed(try await finish(checkpoint, files: files))
+    }
+
+    /// The checkpointed run if there is one (a new attempt of it), else a new run.
+    private func startOrResume() throws -> ExtractionCheckpoint {
+        if var checkpoint = try checkpoints.load() {
+            checkpoint.attempt += 1
+            try checkpoints.save(checkpoint)
+            logger.notice("resuming run \(checkpoint.runID) at skip=\(checkpoint.fetched) (attempt \(checkpoint.attempt))")
+            return checkpoint
+        }
+        let now = clock.now()
+        let checkpoint = ExtractionCheckpoint(
+            runID: RunID(date: now), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: ISO8601.string(from: now))
+        try checkpoints.save(checkpoint)
+        logger.info("starting run \(checkpoint.runID) from \(configuration.sourceURL.absoluteString)")
+        return checkpoint
+    }
+
+    private func finish(_ checkpoint: ExtractionCheckpoint, files: RunFiles) async throws -> RunEvent {
+        var event = RunEvent(runID: checkpoint.runID, status: .extracted)
+        event.attempt = checkpoint.attempt
+        event.rawFile = files.raw.path
+        event.extractedCount = checkpoint.fetched
+        event.extractStartedAt = checkpoint.startedAt
+        event.extractFinishedAt = ISO8601.string(from: clock.now())
+        try await queue.announce(event, at: .phase1)
+        try checkpoints.clear()
+        logger.info("run \(checkpoint.runID) extracted: \(checkpoint.fetched) users in \(files.raw.lastPathComponent)")
+        return event
+    }
+
+    /// Announces the failed run (so it shows in `etl_runs`) and leaves the checkpoint where
+    /// it was: the next run resumes from the last durable page.
+    private func fail(_ checkpoint: ExtractionCheckpoint, files: RunFiles, reason: String) async -> ExtractionFailure {
+        var event = RunEvent(runID: checkpoint.runID, status: .failed)
+        event.attempt = checkpoint.attempt
+        event.extractedCount = checkpoint.fetched
+        event.extractStartedAt = checkpoint.startedAt
+        event.extractFinishedAt = ISO8601.string(from: clock.now())
+        event.error = reason
+        var recorded = checkpoint
+        recorded.lastError = reason
+        do {
+            try checkpoints.save(recorded)
+            try await queue.announce(event, at: .phase1)
+        } catch {
+            logger.error("could not announce the failed run \(checkpoint.runID): \(error)")
+        }
+        return ExtractionFailure(runID: checkpoint.runID, reason: reason)
+    }
+
+    /// `page 3/21 skip=200 users=300/2080 (14%)`
+    private func logProgress(_ checkpoint: ExtractionCheckpoint, pageUsers: Int) {
+        let total = checkpoint.total ?? checkpoint.fetched
+        let pageSize = configuration.pageSize
+        let page = (checkpoint.fetched - pageUsers) / pageSize + 1
+        let pages = max(1, (total + pageSize - 1) / pageSize)
+        let percent = total > 0 ? checkpoint.fetched * 100 / total : 100
+        logger.info("page \(page)/\(pages) skip=\(checkpoint.fetched - pageUsers) users=\(checkpoint.fetched)/\(total) (\(percent)%)")
+    }
+}

@@ -1,0 +1,105 @@
+import CurlHTTP
+import ETLCore
+import Foundation
+import Logging
+
+/// How the extractor reaches the source. `CurlSource` is the product; tests inject
+/// scripted answers and faults.
+public protocol HTTPFetching: Sendable {
+    func get(_ url: String, timeoutSeconds: Double) async throws -> HTTPResponse
+}
+
+/// libcurl on a thread of its own (a transfer blocks until the answer or the timeout).
+public struct CurlSource: HTTPFetching {
+    private let client = CurlHTTPClient()
+    private let executor = BlockingExecutor(label: "extractor.http")
+
+    public init() {}
+
+    public func get(_ url: String, timeoutSeconds: Double) async throws -> HTTPResponse {
+        try await executor.run { [client] in try client.get(url, timeoutSeconds: timeoutSeconds) }
+    }
+}
+
+/// A page that could not be fetched in `attempts` tries: the run stops with this message.
+public struct PageFetchError: Error, CustomStringConvertible, Equatable {
+    public let url: String
+    public let skip: Int
+    public let lastStatus: Int?
+    public let attempts: Int
+    public let lastError: String
+
+    public var description: String {
+        let status = lastStatus.map { "last status HTTP \($0)" } ?? "no HTTP status"
+        return "page skip=\(skip) failed after \(attempts) attempts: GET \(url) (\(status); \(lastError))"
+    }
+}
+
+/// Fetches one page, retrying non-200 answers, timeouts, connection errors and unparsable
+/// bodies with exponential backoff and jitter, and honouring `Retry-After` on 429/503.
+public struct PageFetcher: Sendable {
+    public let http: any HTTPFetching
+    public let sourceURL: URL
+    public let timeoutSeconds: Double
+    public let retry: RetryPolicy
+    public let clock: any PipelineClock
+    public let randomUnit: @Sendable () -> Double
+    public let logger: Logger
+
+    public init(
+        http: any HTTPFetching, sourceURL: URL, timeoutSeconds: Double, retry: RetryPolicy,
+        clock: any PipelineClock, randomUnit: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        logger: Logger
+    ) {
+        self.http = http
+        self.sourceURL = sourceURL
+        self.timeoutSeconds = timeoutSeconds
+        self.retry = retry
+        self.clock = clock
+        self.randomUnit = randomUnit
+        self.logger = logger
+    }
+
+    public func url(limit: Int, skip: Int) -> String {
+        var components = URLComponents(url: sourceURL, resolvingAgainstBaseURL: false)!
+        let kept = (components.queryItems ?? []).filter { $0.name != "limit" && $0.name != "skip" }
+        components.queryItems = kept + [URLQueryItem(name: "limit", value: String(limit)), URLQueryItem(name: "skip", value: String(skip))]
+        return components.string!
+    }
+
+    public func fetch(limit: Int, skip: Int) async throws -> SourcePage {
+        let url = url(limit: limit, skip: skip)
+        let attempts = retry.maxRetries + 1
+        var lastStatus: Int?
+        var lastError = ""
+        for attempt in 1...attempts {
+            var retryAfter: Double?
+            do {
+                let response = try await http.get(url, timeoutSeconds: timeoutSeconds)
+                lastStatus = response.status
+                if response.status == 200 {
+                    return try SourcePageParser.parse(response.body)
+                }
+                lastError = "HTTP \(response.status): \(Self.snippet(response.body))"
+                if response.status == 429 || response.status == 503 {
+                    retryAfter = RetryPolicy.parseRetryAfter(response.headers["retry-after"], now: clock.now())
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                lastError = "\(error)"
+            }
+            guard attempt < attempts else { break }
+            let wait = retry.delay(beforeRetry: attempt, retryAfter: retryAfter, unit: randomUnit())
+            logger.warning("page skip=\(skip) attempt \(attempt)/\(attempts) failed: \(lastError); retrying in \(String(format: "%.1f", wait))s")
+            try await clock.sleep(seconds: wait)
+        }
+        throw PageFetchError(url: url, skip: skip, lastStatus: lastStatus, attempts: attempts, lastError: lastError)
+    }
+
+    /// The start of an error body, on one line, for the log.
+    private static func snippet(_ body: [UInt8]) -> String {
+        let text = String(decoding: body.prefix(200), as: UTF8.self)
+        return text.replacingOccurrences(of: "\n", with: " ")
+    }
+}

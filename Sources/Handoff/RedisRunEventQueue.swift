@@ -1,0 +1,145 @@
+import Synchronization
+import ETLCore
+import Foundation
+import Logging
+import RedisClient
+
+/// The product's handoff: each `HandoffPoint` is a Redis Stream with one consumer group per
+/// downstream stage, next to the SPEC's pub/sub channel.
+///
+/// Why a stream as well as PUBLISH: pub/sub forgets a message nobody was listening to;
+/// a stream keeps it until every group acknowledged it, so a stage that was down, killed or
+/// restarting still gets every run. Entries stay pending per consumer until `acknowledge`,
+/// and entries left pending by a consumer that died are reclaimed with `XAUTOCLAIM`.
+public final class RedisRunEventQueue: RunEventQueue {
+    /// Entry field that carries the event's JSON.
+    static let payloadField = "payload"
+    /// Streams are trimmed to about this many entries (runs are daily; this is years).
+    static let maxStreamLength = 100_000
+
+    private let writer: RedisConnection
+    private let reader: RedisConnection
+    private let writeExecutor = BlockingExecutor(label: "redis.queue.writer")
+    private let readExecutor = BlockingExecutor(label: "redis.queue.reader")
+    private let logger: Logger
+    /// A pending entry idle this long belongs to a consumer presumed dead and may be claimed.
+    private let claimIdleMilliseconds: Int
+    private let createdGroups = Mutex<Set<String>>([])
+
+    public init(url: String, logger: Logger, claimIdleMilliseconds: Int = 300_000) throws {
+        let endpoint = try RedisEndpoint(url: url)
+        writer = RedisConnection(endpoint: endpoint)
+        reader = RedisConnection(endpoint: endpoint)
+        self.logger = logger
+        self.claimIdleMilliseconds = claimIdleMilliseconds
+    }
+
+    public func announce(_ event: RunEvent, at handoff: HandoffPoint) async throws {
+        let payload = event.jsonString()
+        try await writeExecutor.run { [writer] in
+            try writer.command([
+                "XADD", handoff.stream, "MAXLEN", "~", String(Self.maxStreamLength), "*", Self.payloadField, payload,
+            ])
+            try writer.command(["PUBLISH", handoff.channel, payload])
+        }
+        logger.debug("announced", metadata: ["run_id": "\(event.runID)", "stream": "\(handoff.stream)", "status": "\(event.status.rawValue)"])
+    }
+
+    public func next(at handoff: HandoffPoint, group: String, consumer: String, waitMilliseconds: Int) async throws -> Delivery? {
+        try await ensureGroup(group, at: handoff)
+        let claimIdle = claimIdleMilliseconds
+        let entry = try await readExecutor.run { [reader] () -> StreamEntry? in
+            let stream = handoff.stream
+            // 1. This consumer's own unacknowledged entries (a restart, or a failed handling).
+            if let entry = try Self.firstEntry(of: reader.command(
+                ["XREADGROUP", "GROUP", group, consumer, "COUNT", "1", "STREAMS", stream, "0"]).array?.first) {
+                return entry
+            }
+            // 2. Entries abandoned by consumers that have been silent for `claimIdle`.
+            let claimed = try reader.command(
+                ["XAUTOCLAIM", stream, group, consumer, String(claimIdle), "0-0", "COUNT", "1"])
+            if let entries = claimed.array, entries.count >= 2, let entry = Self.entry(entries[1].array?.first) {
+                return entry
+            }
+            // 3. New entries, waiting up to `waitMilliseconds` for one.
+            let fresh = try reader.command(
+                ["XREADGROUP", "GROUP", group, consumer, "COUNT", "1", "BLOCK", String(max(waitMilliseconds, 1)), "STREAMS", stream, ">"])
+            return Self.firstEntry(of: fresh.array?.first)
+        }
+        guard let entry else { return nil }
+        return try await delivery(of: entry, at: handoff, group: group)
+    }
+
+    public func acknowledge(_ delivery: Delivery, group: String) async throws {
+        try await writeExecutor.run { [writer] in
+            try writer.command(["XACK", delivery.handoff.stream, group, delivery.messageID])
+        }
+    }
+
+    // MARK: - Internals
+
+    private struct StreamEntry: Sendable {
+        let id: String
+        let payload: String?
+    }
+
+    /// Creates the group reading the stream from its start, so a group created after
+    /// runs were announced still sees them. Existing groups are fine (BUSYGROUP).
+    private func ensureGroup(_ group: String, at handoff: HandoffPoint) async throws {
+        let key = "\(handoff.stream)/\(group)"
+        guard !createdGroups.withLock({ $0.contains(key) }) else { return }
+        try await writeExecutor.run { [writer] in
+            let reply = try writer.send(["XGROUP", "CREATE", handoff.stream, group, "0", "MKSTREAM"])
+            if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") {
+                throw RedisError.server(command: "XGROUP CREATE", message: message)
+            }
+        }
+        createdGroups.withLock { _ = $0.insert(key) }
+    }
+
+    /// Turns an entry into a delivery; an entry that is not a run event is moved aside
+    /// (acknowledged and copied to a dead-letter stream) rather than redelivered forever.
+    private func delivery(of entry: StreamEntry, at handoff: HandoffPoint, group: String) async throws -> Delivery? {
+        let count = try await deliveryCount(of: entry.id, at: handoff, group: group)
+        do {
+            guard let payload = entry.payload else { throw MalformedEventError(messageID: entry.id, reason: "no payload field") }
+            let event = try RunEvent.decode(payload)
+            return Delivery(handoff: handoff, messageID: entry.id, event: event, deliveryCount: count)
+        } catch {
+            logger.error("dropping a malformed message", metadata: ["message_id": "\(entry.id)", "error": "\(error)"])
+            let payload = entry.payload ?? ""
+            try await writeExecutor.run { [writer] in
+                try writer.command(["XADD", "stream:malformed_events", "MAXLEN", "~", "10000", "*",
+                                    "source", handoff.stream, "id", entry.id, Self.payloadField, payload])
+                try writer.command(["XACK", handoff.stream, group, entry.id])
+            }
+            return nil
+        }
+    }
+
+    private func deliveryCount(of id: String, at handoff: HandoffPoint, group: String) async throws -> Int {
+        try await readExecutor.run { [reader] in
+            let reply = try reader.command(["XPENDING", handoff.stream, group, id, id, "1"])
+            return Int(reply.array?.first?.array?[3].integer ?? 1)
+        }
+    }
+
+    /// `[stream, [[id, [field, value, ...]], ...]]` → its first entry.
+    private static func firstEntry(of streamReply: RedisReply?) -> StreamEntry? {
+        guard let parts = streamReply?.array, parts.count == 2 else { return nil }
+        return entry(parts[1].array?.first)
+    }
+
+    /// `[id, [field, value, ...]]` → entry; a trimmed entry has a null field list.
+    private static func entry(_ reply: RedisReply?) -> StreamEntry? {
+        guard let parts = reply?.array, parts.count == 2, let id = parts[0].text else { return nil }
+        let fields = parts[1].array ?? []
+        var payload: String?
+        var index = 0
+        while index + 1 < fields.count {
+            if fields[index].text == payloadField { payload = fields[index + 1].text }
+            index += 2
+        }
+        return StreamEntry(id: id, payload: payload)
+    }
+}

@@ -1,0 +1,156 @@
+import ETLCore
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test func defaultsMatchTheSpec() throws {
+        let source = ConfigurationSource(values: [:])
+        let extractor = try ExtractorConfiguration(source)
+        #expect(extractor.sourceURL.absoluteString == "https://dummyjson.com/users")
+        #expect(extractor.pageSize == 100)
+        #expect(extractor.httpTimeoutSeconds == 10)
+        #expect(extractor.schedule == DailySchedule(hour: 3, minute: 0))
+        #expect(extractor.extractOnStart)
+        #expect(extractor.common.retry == RetryPolicy(maxRetries: 3, baseSeconds: 5, factor: 3))
+        #expect(extractor.common.dataDirectory.path.hasSuffix("/data"))
+        #expect(extractor.common.redisURL == "redis://127.0.0.1:6379/0")
+        let transformer = try TransformerConfiguration(source)
+        #expect(transformer.ageRange == 18...65)
+        #expect(transformer.departmentsCSV.path.hasSuffix("config/departments.csv"))
+        let api = try APIConfiguration(source)
+        #expect(api.host == "0.0.0.0" && api.port == 8000 && api.corsOrigins == ["*"])
+        #expect(api.databasePath == "database/data.db")
+    }
+
+    @Test(arguments: [
+        ("SOURCE_PAGE_SIZE", "abc"), ("SOURCE_PAGE_SIZE", "0"), ("HTTP_TIMEOUT_SECONDS", "-1"), ("RETRY_MAX", "many"),
+        ("RETRY_FACTOR", "0.5"), ("EXTRACT_SCHEDULE", "25:00"), ("EXTRACT_ON_START", "maybe"), ("SOURCE_URL", "ftp://x/users"),
+        ("SOURCE_URL", "not a url"), ("REDIS_URL", "http://localhost"), ("LOG_LEVEL", "loud"),
+    ])
+    func aBadValueNamesTheVariable(variable: String, value: String) {
+        do {
+            _ = try ExtractorConfiguration(ConfigurationSource(values: [variable: value]))
+            Issue.record("\(variable)=\(value) was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains(variable))
+            #expect(error.description.contains(value))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func ageBoundsMustBeOrdered() {
+        #expect(throws: ConfigurationError.self) {
+            try TransformerConfiguration(ConfigurationSource(values: ["AGE_MIN": "70", "AGE_MAX": "60"]))
+        }
+    }
+
+    @Test func sftpKeysMustBeReadable() {
+        #expect(throws: ConfigurationError.self) {
+            try SFTPConfiguration(ConfigurationSource(values: ["SFTP_KEY_PATH": "/nonexistent/key"]))
+        }
+    }
+
+    @Test func dotEnvIsReadAndTheEnvironmentWins() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dotenv")
+        let path = directory.appendingPathComponent(".env").path
+        try """
+        # comment
+        export SOURCE_PAGE_SIZE=50
+        EXTRACT_SCHEDULE="04:30"
+        LOG_LEVEL='debug'
+        DATA_DIR=/srv/data # trailing comment
+
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let source = try ConfigurationSource.load(environment: ["SOURCE_PAGE_SIZE": "20"], dotEnvPath: path)
+        let configuration = try ExtractorConfiguration(source)
+        #expect(configuration.pageSize == 20)
+        #expect(configuration.schedule == DailySchedule(hour: 4, minute: 30))
+        #expect(configuration.common.logLevel == .debug)
+        #expect(configuration.common.dataDirectory.path == "/srv/data")
+    }
+
+    @Test func malformedDotEnvNamesTheLine() {
+        #expect(throws: ConfigurationError.unreadableFile(path: ".env", reason: "line 2 is not KEY=VALUE: oops")) {
+            try DotEnv.parse("A=1\noops\n")
+        }
+    }
+}
+
+@Suite("Runs and files")
+struct RunFilesTests {
+    @Test func runIDsFormatParseAndOrder() throws {
+        let id = RunID(date: Date(timeIntervalSince1970: 1_763_780_400))
+        #expect(id.timestamp == "20251122_030000")
+        #expect(id.isoTimestamp == "2025-11-22T03:00:00Z")
+        #expect(RunID("20251122_030000") == id)
+        #expect(RunID("2025-11-22") == nil)
+        #expect(RunID("20251322_030000") == nil)
+        #expect(RunID("20251122_030001")! > id)
+    }
+
+    @Test func aRunsThreeFilesShareItsTimestamp() throws {
+        let files = RunFiles(dataDirectory: URL(fileURLWithPath: "/d"), runID: RunID("20251122_030000")!)
+        #expect(files.raw.path == "/d/raw_users/records_20251122_030000.jsonl")
+        #expect(files.processed.path == "/d/processed_users/etl_20251122_030000.jsonl")
+        #expect(files.deadLetter.path == "/d/dlq/invalid_users_20251122_030000.jsonl")
+        #expect(RunFiles.runID(ofRawFileNamed: "records_20251122_030000.jsonl") == RunID("20251122_030000"))
+        #expect(RunFiles.runID(ofRawFileNamed: "records_20251122_030000.jsonl.tmp") == nil)
+    }
+
+    @Test func eventsRoundTripWithTheSpecFieldNames() throws {
+        var event = RunEvent(runID: RunID("20251122_030000")!, status: .uploadPending)
+        event.validCount = 9
+        event.rawFile = "data/raw_users/records_20251122_030000.jsonl"
+        let json = event.jsonString()
+        #expect(json.contains(#""run_id":"20251122_030000""#))
+        #expect(json.contains(#""status":"upload_pending""#))
+        #expect(json.contains(#""valid_count":9"#))
+        #expect(try RunEvent.decode(json) == event)
+        #expect(throws: (any Error).self) { try RunEvent.decode(#"{"run_id":"yesterday","status":"completed"}"#) }
+    }
+}
+
+@Suite("Line files")
+struct LineFileTests {
+    @Test func atomicFilesAppearOnlyOnCommitAndReadBackLineByLine() throws {
+        let directory = try TestEnvironment.temporaryDirectory("lines")
+        let path = directory.appendingPathComponent("out.jsonl").path
+        let file = try AtomicLineFile(finalPath: path)
+        for index in 0..<10_000 { try file.writer.writeLine("{\"i\":\(index)}") }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        try file.commit()
+        #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+        var lines: [String] = []
+        try LineReader(path: path).forEachLine { lines.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(lines.count == 10_000)
+        #expect(lines.last == "{\"i\":9999}")
+        #expect(try LineReader.countLines(path: path) == 10_000)
+    }
+
+    @Test func aWriterResumedAtAnOffsetDropsWhatCameAfter() throws {
+        let directory = try TestEnvironment.temporaryDirectory("resume")
+        let path = directory.appendingPathComponent("raw.tmp").path
+        let first = try LineWriter(path: path, truncatingTo: 0)
+        try first.writeLine("a")
+        try first.sync()
+        let committed = first.bytesWritten
+        try first.writeLine("not checkpointed")
+        try first.sync()
+        let resumed = try LineWriter(path: path, truncatingTo: committed)
+        try resumed.writeLine("b")
+        try resumed.sync()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "a\nb\n")
+    }
+
+    @Test func crlfAndMissingFinalNewlineAreHandled() throws {
+        let directory = try TestEnvironment.temporaryDirectory("crlf")
+        let path = directory.appendingPathComponent("in.jsonl").path
+        try "one\r\ntwo\n\nthree".write(toFile: path, atomically: true, encoding: .utf8)
+        var lines: [String] = []
+        try LineReader(path: path).forEachLine { lines.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(lines == ["one", "two", "", "three"])
+    }
+}
