@@ -74,12 +74,14 @@ let package = Package(
 
         // MARK: Executables (parse arguments, read configuration, run services)
         .executableTarget(name: "extractor", dependencies: [
-            "Extraction", "ETLCore",
+            "Extraction", "ETLCore", "Handoff",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "transformer", dependencies: [
-            "Transformation", "ETLCore",
+            "Transformation", "ETLCore", "Handoff",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -102,12 +104,22 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["ETLCore", "RedisClient"], path: "Tests/TestSupport"),
         .testTarget(name: "ETLCoreTests", dependencies: ["ETLCore", "TestSupport"]),
-        .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Handoff", "CurlHTTP", "TestSupport"]),
-        .testTarget(name: "TransformationTests", dependencies: ["Transformation", "TestSupport"]),
+        .testTarget(name: "ExtractionTests", dependencies: [
+            "Extraction", "ETLCore", "Handoff", "CurlHTTP", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "TransformationTests", dependencies: [
+            "Transformation", "ETLCore", "Handoff", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "LoadingTests", dependencies: ["Loading", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
-        .testTarget(name: "HandoffTests", dependencies: ["Handoff", "RedisClient", "TestSupport"]),
+        .testTarget(name: "HandoffTests", dependencies: [
+            "Handoff", "ETLCore", "RedisClient", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "APITests", dependencies: [
             "ResultsAPI", "Loading", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -8,6 +8,7 @@ import Darwin
 
 public enum FileIOError: Error, CustomStringConvertible {
     case cannotOpen(path: String, errno: Int32)
+    case readFailed(path: String, errno: Int32)
     case writeFailed(path: String, errno: Int32)
     case syncFailed(path: String, errno: Int32)
     case renameFailed(from: String, to: String, errno: Int32)
@@ -15,6 +16,7 @@ public enum FileIOError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cannotOpen(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
+        case .readFailed(let path, let code): "cannot read \(path): \(String(cString: strerror(code)))"
         case .writeFailed(let path, let code): "cannot write \(path): \(String(cString: strerror(code)))"
         case .syncFailed(let path, let code): "cannot sync \(path) to disk: \(String(cString: strerror(code)))"
         case .renameFailed(let from, let to, let code): "cannot rename \(from) to \(to): \(String(cString: strerror(code)))"
@@ -25,12 +27,14 @@ public enum FileIOError: Error, CustomStringConvertible {
 /// Reads a file one line at a time with a fixed buffer, so memory stays flat whatever the
 /// file size. Lines are handed out without their trailing newline (and `\r`).
 public final class LineReader {
+    public let path: String
     private let file: UnsafeMutablePointer<FILE>
     private var buffer: UnsafeMutablePointer<CChar>?
     private var capacity = 0
 
     public init(path: String) throws {
         guard let file = fopen(path, "r") else { throw FileIOError.cannotOpen(path: path, errno: errno) }
+        self.path = path
         self.file = file
     }
 
@@ -40,10 +44,14 @@ public final class LineReader {
     }
 
     /// Calls `body` with each line's bytes; the buffer is only valid during the call.
-    public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) rethrows {
+    /// A read error is thrown, never mistaken for the end of the file.
+    public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         while true {
             let length = getline(&buffer, &capacity, file)
-            guard length >= 0, let buffer else { return }
+            guard length >= 0, let buffer else {
+                if ferror(file) != 0 { throw FileIOError.readFailed(path: path, errno: errno) }
+                return
+            }
             var count = length
             while count > 0, buffer[count - 1] == 0x0A || buffer[count - 1] == 0x0D { count -= 1 }
             try buffer.withMemoryRebound(to: UInt8.self, capacity: count) {

@@ -1,0 +1,164 @@
+import ETLCore
+import Foundation
+import Handoff
+import Logging
+import ServiceLifecycle
+
+/// The transformer stage as a long-running service.
+///
+/// 1. At start, every complete raw file (`raw_users/records_<ts>.jsonl`, never `.tmp`) whose
+///    outputs do not exist yet is transformed and announced on `phase2`, oldest first: runs
+///    announced while the stage was down, or whose announcement was lost, still complete.
+/// 2. Then it consumes `phase1` as group `transformer`:
+///    - a `.failed` event (the extractor failed) is forwarded unchanged to `phase2`, so the
+///      saver records the failed run;
+///    - any other event: the run's raw file is transformed (idempotently) and a copy of the
+///      event is announced on `phase2` with status `.transformed`, the output paths, counts
+///      and transform times. The run's files are derived from the run id, never from paths
+///      in the event.
+///    - after `maxDeliveries` failed attempts the run is announced on `phase2` as `.failed`
+///      with the reason.
+/// File work runs on a `BlockingExecutor`, off the cooperative pool. A graceful shutdown
+/// (SIGTERM) lets the run in progress finish and be announced, then the service returns.
+public final class TransformerService: Service {
+    public static let consumerGroup = "transformer"
+
+    private let configuration: TransformerConfiguration
+    private let queue: any RunEventQueue
+    private let transformer: RunTransformer
+    private let logger: Logger
+    private let clock: any PipelineClock
+    private let consumerName: String
+    private let maxDeliveries: Int
+    private let waitMilliseconds: Int
+    private let executor = BlockingExecutor(label: "transformer.files")
+
+    public init(
+        configuration: TransformerConfiguration, departments: DepartmentLookup, queue: any RunEventQueue, logger: Logger,
+        clock: any PipelineClock = SystemClock(), consumerName: String = StageConsumer.defaultConsumerName(),
+        maxDeliveries: Int = 5, waitMilliseconds: Int = 1000
+    ) {
+        self.configuration = configuration
+        self.queue = queue
+        self.transformer = RunTransformer(
+            validator: RecordValidator(ageRange: configuration.ageRange, departments: departments))
+        self.logger = logger
+        self.clock = clock
+        self.consumerName = consumerName
+        self.maxDeliveries = maxDeliveries
+        self.waitMilliseconds = waitMilliseconds
+    }
+
+    public func run() async throws {
+        let dataDirectory = configuration.common.dataDirectory
+        try await executor.run { try RunFiles.createDirectories(under: dataDirectory) }
+        logger.info("transformer started", metadata: [
+            "data_dir": "\(dataDirectory.path)", "departments": "\(transformer.lineTransformer.validator.departments.count)",
+            "age_range": "\(RecordValidator.format(configuration.ageRange.lowerBound))...\(RecordValidator.format(configuration.ageRange.upperBound))",
+        ])
+        await processUnannouncedRuns()
+
+        let consumer = StageConsumer(
+            queue: queue, handoff: .phase1, group: Self.consumerGroup, consumer: consumerName, maxDeliveries: maxDeliveries,
+            retry: configuration.common.retry, clock: clock, logger: logger, waitMilliseconds: waitMilliseconds)
+        await cancelWhenGracefulShutdown {
+            await consumer.run(
+                handle: { delivery in try await self.handle(delivery.event) },
+                giveUp: { delivery, error in try await self.recordFailure(of: delivery.event, error: error) })
+        }
+        logger.info("transformer stopped")
+    }
+
+    // MARK: Start-up scan
+
+    /// Runs whose raw file is complete but which have no outputs yet, oldest first.
+    public func pendingRuns() throws -> [RunID] {
+        let dataDirectory = configuration.common.dataDirectory
+        let names = try FileManager.default.contentsOfDirectory(atPath: RunFiles.rawDirectory(dataDirectory).path)
+        return names.compactMap(RunFiles.runID(ofRawFileNamed:))
+            .filter { !RunTransformer.isTransformed(RunFiles(dataDirectory: dataDirectory, runID: $0)) }
+            .sorted()
+    }
+
+    private func processUnannouncedRuns() async {
+        let runs: [RunID]
+        do {
+            runs = try await executor.run { try self.pendingRuns() }
+        } catch {
+            logger.error("cannot list raw files", metadata: ["error": "\(error)"])
+            return
+        }
+        if !runs.isEmpty { logger.info("found \(runs.count) raw file(s) not transformed yet") }
+        for runID in runs {
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            do {
+                var event = RunEvent(runID: runID, status: .extracted)
+                event.rawFile = RunFiles(dataDirectory: configuration.common.dataDirectory, runID: runID).raw.path
+                try await handle(event)
+            } catch {
+                // The run's phase1 announcement (if any) gets the usual retries and failure record.
+                logger.error("run \(runID) could not be transformed at start", metadata: ["run_id": "\(runID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Handling
+
+    /// Transforms the run of `event` and announces it on phase2 (or forwards a failed run).
+    func handle(_ event: RunEvent) async throws {
+        if event.status == .failed {
+            try await queue.announce(event, at: .phase2)
+            logger.info("run \(event.runID) failed upstream; forwarded", metadata: ["run_id": "\(event.runID)"])
+            return
+        }
+        try await shielded {
+            let files = RunFiles(dataDirectory: self.configuration.common.dataDirectory, runID: event.runID)
+            let started = self.clock.now()
+            let transformer = self.transformer
+            let result = try await self.executor.run { try transformer.transform(files) }
+            let finished = self.clock.now()
+
+            var output = event
+            output.status = .transformed
+            output.rawFile = files.raw.path
+            output.processedFile = files.processed.path
+            output.dlqFile = files.deadLetter.path
+            output.validCount = result.validCount
+            output.invalidCount = result.invalidCount
+            if output.extractedCount == nil { output.extractedCount = result.lineCount }
+            output.error = nil
+            if !result.alreadyTransformed || output.transformStartedAt == nil {
+                output.transformStartedAt = ISO8601.string(from: started)
+                output.transformFinishedAt = ISO8601.string(from: finished)
+            }
+            try await self.queue.announce(output, at: .phase2)
+
+            let seconds = String(format: "%.1f", finished.timeIntervalSince(started))
+            let metadata: Logger.Metadata = ["run_id": "\(event.runID)"]
+            if result.alreadyTransformed {
+                self.logger.info(
+                    "run \(event.runID) already transformed: \(result.validCount) valid, \(result.invalidCount) invalid (\(result.lineCount) lines); re-announced",
+                    metadata: metadata)
+            } else {
+                self.logger.info(
+                    "run \(event.runID) transformed: \(result.validCount) valid, \(result.invalidCount) invalid (\(result.lineCount) lines) in \(seconds)s",
+                    metadata: metadata)
+            }
+        }
+    }
+
+    func recordFailure(of event: RunEvent, error: any Error) async throws {
+        var failed = event
+        failed.status = .failed
+        failed.error = "transformer: \(error)"
+        if failed.transformFinishedAt == nil { failed.transformFinishedAt = ISO8601.string(from: clock.now()) }
+        try await queue.announce(failed, at: .phase2)
+        logger.error("run \(event.runID) failed: \(error)", metadata: ["run_id": "\(event.runID)"])
+    }
+
+    /// Runs `work` in a task that a graceful shutdown does not cancel, so the run in progress is
+    /// finished and announced before the service stops (the loop stops between deliveries).
+    private func shielded(_ work: @escaping @Sendable () async throws -> Void) async throws {
+        try await Task { try await work() }.value
+    }
+}
