@@ -125,7 +125,9 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Extraction", "Transformation", "Loading", "ResultsAPI", "FixtureSource", "Handoff", "TestSupport",
+            "Extraction", "Transformation", "Loading", "FixtureSource", "Handoff", "ETLCore", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
     ],

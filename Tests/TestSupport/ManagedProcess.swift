@@ -20,70 +20,117 @@ public enum TestSupportError: Error, CustomStringConvertible {
 
 /// A server or tool a test starts and must stop: terminated (SIGTERM, then SIGKILL) on
 /// `stop()` or when released, with its output in a log file for post-mortems.
+///
+/// Spawned with `posix_spawn` and an empty signal mask rather than Foundation's `Process`:
+/// on Linux, `Process` starts children with nearly every signal blocked, so a child never
+/// sees SIGTERM, and graceful-shutdown tests would test nothing.
 public final class ManagedProcess: @unchecked Sendable {
-    public let process: Process
+    public let processIdentifier: pid_t
     public let logPath: String
     private let lock = NSLock()
-    private var stopped = false
+    private var exitStatus: Int32?
 
     public init(executable: String, arguments: [String], environment: [String: String]? = nil,
                 workingDirectory: URL? = nil, logPath: String) throws {
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
-        process.standardOutput = log
-        process.standardError = log
         self.logPath = logPath
-        try process.run()
+        processIdentifier = try Self.spawn(
+            executable: executable, arguments: arguments,
+            environment: environment ?? ProcessInfo.processInfo.environment,
+            workingDirectory: workingDirectory?.path, logPath: logPath)
     }
 
     deinit { stop() }
 
-    public var isRunning: Bool { lock.withLock { !stopped } && kill(process.processIdentifier, 0) == 0 }
-    public var processIdentifier: Int32 { process.processIdentifier }
+    public var isRunning: Bool { lock.withLock { reap(blocking: false) == nil } }
 
-    /// SIGTERM, then SIGKILL if it has not exited after `grace` seconds.
-    public func stop(grace: Double = 5) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !stopped else { return }
-        stopped = true
-        let pid = process.processIdentifier
-        guard kill(pid, SIGTERM) == 0 else { return }
-        if !waitForExit(pid, timeout: grace) {
-            kill(pid, SIGKILL)
-            _ = waitForExit(pid, timeout: 5)
+    /// SIGTERM, then SIGKILL if it has not exited after `grace` seconds. Returns the exit code.
+    @discardableResult
+    public func stop(grace: Double = 5) -> Int32 {
+        lock.withLock {
+            if let exitStatus { return exitStatus }
+            kill(processIdentifier, SIGTERM)
+            if let status = waitForExit(timeout: grace) { return status }
+            kill(processIdentifier, SIGKILL)
+            return waitForExit(timeout: 10) ?? -1
         }
     }
 
     /// `kill -9`: what a crash looks like to the rest of the pipeline.
     public func killHard() {
-        lock.lock()
-        defer { lock.unlock() }
-        stopped = true
-        let pid = process.processIdentifier
-        if kill(pid, SIGKILL) == 0 { _ = waitForExit(pid, timeout: 5) }
+        lock.withLock {
+            guard exitStatus == nil else { return }
+            kill(processIdentifier, SIGKILL)
+            _ = waitForExit(timeout: 10)
+        }
     }
 
-    /// Reaps the child with `waitpid` (Foundation's own exit monitoring does not run
-    /// reliably inside the test runner, so `isRunning` can lag by seconds).
-    private func waitForExit(_ pid: pid_t, timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        repeat {
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid || (result == -1 && errno == ECHILD) { return true }
-            usleep(10_000)
-        } while Date() < deadline
-        return false
+    /// Waits for the process to end on its own; returns its exit code (128+signal if killed).
+    public func waitUntilExit(timeout: Double = 300) -> Int32? {
+        lock.withLock { waitForExit(timeout: timeout) }
     }
 
     public func log() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
+
+    // MARK: - Lock held
+
+    private func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if let status = reap(blocking: false) { return status }
+            usleep(10_000)
+        } while Date() < deadline
+        return nil
+    }
+
+    private func reap(blocking: Bool) -> Int32? {
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        let result = waitpid(processIdentifier, &status, blocking ? 0 : WNOHANG)
+        guard result == processIdentifier else { return nil }
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        exitStatus = code
+        return code
+    }
+
+    private static func spawn(
+        executable: String, arguments: [String], environment: [String: String], workingDirectory: String?, logPath: String
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        // posix_spawn has no portable chdir action: a shell changes directory, then execs
+        // (the empty mask and default dispositions survive exec).
+        let command = workingDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0, executable] } ?? [executable]
+        let argv = (command + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw TestSupportError.commandFailed(executable, status: result, output: String(cString: strerror(result)))
+        }
+        return pid
     }
 }
 

@@ -1,0 +1,185 @@
+import ETLCore
+import Extraction
+import FixtureSource
+import Foundation
+import GRDB
+import Handoff
+import Loading
+import Logging
+import ServiceLifecycle
+import TestSupport
+import Testing
+import Transformation
+
+/// The whole pipeline on real components: redis-server, OpenSSH sshd (internal-sftp), the
+/// DummyJSON-compatible fixture source over HTTP, SQLite, and the stages' own services.
+@Suite("Pipeline end to end", .serialized)
+struct PipelineIntegrationTests {
+    let logger = Logger(label: "integration")
+
+    struct Stack {
+        let redis: RedisServer
+        let sshd: SSHDServer
+        let data: URL
+        let databasePath: String
+
+        static func start() throws -> Stack {
+            let data = try TestEnvironment.temporaryDirectory("pipeline")
+            return Stack(redis: try RedisServer.start(), sshd: try SSHDServer.start(), data: data,
+                         databasePath: data.appendingPathComponent("database/data.db").path)
+        }
+
+        func common(retry: RetryPolicy = RetryPolicy(maxRetries: 3, baseSeconds: 0.01, factor: 2)) -> CommonConfiguration {
+            CommonConfiguration(dataDirectory: data, redisURL: redis.url, retry: retry, logLevel: .info)
+        }
+
+        var sftp: SFTPConfiguration {
+            SFTPConfiguration(host: "127.0.0.1", port: sshd.port, user: sshd.user, privateKeyPath: sshd.clientKeyPath,
+                              knownHostsPath: sshd.knownHostsPath, remoteDirectory: sshd.uploadRoot.path)
+        }
+    }
+
+    @Test func aThousandUsersWithTenPercentInvalidLandInEveryFileTableAndOnSFTP() async throws {
+        let stack = try Stack.start()
+        let source = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 1000, invalidRate: 0.1, seed: 7))
+        let queue = try RedisRunEventQueue(url: stack.redis.url, logger: logger)
+
+        // 1. Extract while no transformer or saver is running: the run must wait for them.
+        let extractorConfiguration = ExtractorConfiguration(
+            common: stack.common(), sourceURL: URL(string: source.usersURL)!, pageSize: 100, httpTimeoutSeconds: 5)
+        let clock = SystemClock()
+        let fetcher = PageFetcher(http: CurlSource(), sourceURL: extractorConfiguration.sourceURL, timeoutSeconds: 5,
+                                  retry: extractorConfiguration.common.retry, clock: clock, logger: logger)
+        let outcome = try await Extraction(configuration: extractorConfiguration, fetcher: fetcher, queue: queue,
+                                           clock: clock, logger: logger).run()
+        await source.stop()
+        guard case .completed(let extracted) = outcome else { Issue.record("extraction did not complete"); return }
+        let runID = extracted.runID
+        let files = RunFiles(dataDirectory: stack.data, runID: runID)
+        #expect(try LineReader.countLines(path: files.raw.path) == 1000)
+
+        // 2. Now start the downstream stages; they pick the run up from the stream.
+        let transformerConfiguration = TransformerConfiguration(
+            common: stack.common(), departmentsCSV: TestEnvironment.packageRoot.appendingPathComponent("config/departments.csv"))
+        let transformer = TransformerService(
+            configuration: transformerConfiguration,
+            departments: try DepartmentLookup(contentsOf: transformerConfiguration.departmentsCSV),
+            queue: queue, logger: logger, waitMilliseconds: 200)
+        let database = try PipelineDatabase(path: stack.databasePath)
+        let saver = SaverService(
+            database: database, queue: queue, uploader: SFTPRunFileUploader(configuration: stack.sftp, logger: logger),
+            dataDirectory: stack.data, retry: stack.common().retry, logger: logger, waitMilliseconds: 200)
+        let group = ServiceGroup(configuration: .init(
+            services: [transformer, saver, UploadRetryService(saver: saver, pollSeconds: 0.5)], gracefulShutdownSignals: [], logger: logger))
+        let running = Task { try await group.run() }
+
+        let run = try await waitForStatus("completed", of: runID, in: database, timeout: 90)
+        await group.triggerGracefulShutdown()
+        try await running.value
+
+        // 3. Every file, table and remote file has the right counts.
+        let invalidIDs = FixtureUsers.invalidIDs(count: 1000, invalidRate: 0.1, seed: 7)
+        #expect(invalidIDs.count == 100)
+        #expect(try LineReader.countLines(path: files.processed.path) == 900)
+        #expect(try LineReader.countLines(path: files.deadLetter.path) == 100)
+        #expect(run.extractedCount == 1000 && run.validCount == 900 && run.invalidCount == 100)
+        #expect(try await database.rowCount(.raw, runID: runID) == 1000)
+        #expect(try await database.rowCount(.processed, runID: runID) == 900)
+        #expect(try await database.rowCount(.invalid, runID: runID) == 100)
+        let dlqIDs = try await database.pool.read { db in
+            try Int.fetchAll(db, sql: "SELECT user_id FROM invalid_users WHERE run_id = ? AND user_id IS NOT NULL", arguments: [runID.timestamp])
+        }
+        #expect(Set(dlqIDs).isSubset(of: invalidIDs))
+        let remote = stack.sshd.uploadRoot
+        for file in [files.raw, files.processed, files.deadLetter] {
+            let uploaded = remote.appendingPathComponent(file.lastPathComponent).path
+            #expect(FileManager.default.contentsEqual(atPath: uploaded, andPath: file.path), "\(uploaded) differs from \(file.path)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: remote.path).filter { $0.contains(".part") }.isEmpty)
+        #expect(Set(run.uploadedFiles ?? []) == Set([files.raw, files.processed, files.deadLetter].map {
+            remote.appendingPathComponent($0.lastPathComponent).path
+        }))
+
+        // 4. Announcing the same run again duplicates nothing.
+        var again = extracted
+        again.status = .extracted
+        try await queue.announce(again, at: .phase1)
+        let rerun = ServiceGroup(configuration: .init(services: [transformer, saver], gracefulShutdownSignals: [], logger: logger))
+        let rerunning = Task { try await rerun.run() }
+        try await Task.sleep(for: .seconds(3))
+        await rerun.triggerGracefulShutdown()
+        try await rerunning.value
+        #expect(try await database.rowCount(.raw, runID: runID) == 1000)
+        #expect(try await database.rowCount(.processed, runID: runID) == 900)
+        #expect(try await database.rowCount(.invalid, runID: runID) == 100)
+        #expect(try await database.run(runID)?.status == "completed")
+    }
+
+    @Test func aPageFailingEveryRetryExitsNonZeroAndTheNextRunResumesWithEveryUserOnce() async throws {
+        let stack = try Stack.start()
+        let extractor = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/extractor").path
+        try #require(FileManager.default.isExecutableFile(atPath: extractor), "build the executables first: swift build")
+        let broken = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 450, seed: 3, failingSkip: 200))
+        var environment = [
+            "DATA_DIR": stack.data.path, "REDIS_URL": stack.redis.url, "SOURCE_URL": broken.usersURL,
+            "SOURCE_PAGE_SIZE": "100", "RETRY_BASE_SECONDS": "0.01", "RETRY_FACTOR": "2", "HTTP_TIMEOUT_SECONDS": "5",
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin",
+        ]
+        let failed = try runToExit(extractor, ["--once"], environment: environment, in: stack.data)
+        await broken.stop()
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("skip=200 failed after 4 attempts"))
+        #expect(failed.stderr.contains(broken.usersURL + "?limit=100&skip=200"))
+        #expect(failed.stderr.contains("HTTP 500"))
+        let checkpoint = try #require(try CheckpointStore(dataDirectory: stack.data).load())
+        #expect(checkpoint.fetched == 200)
+
+        let healthy = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 450, seed: 3))
+        environment["SOURCE_URL"] = healthy.usersURL
+        let resumed = try runToExit(extractor, ["--once"], environment: environment, in: stack.data)
+        await healthy.stop()
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try CheckpointStore(dataDirectory: stack.data).load() == nil)
+        let raw = RunFiles(dataDirectory: stack.data, runID: checkpoint.runID).raw.path
+        var ids: [Int] = []
+        try LineReader(path: raw).forEachLine { line in
+            let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+            ids.append(object?["id"] as? Int ?? -1)
+        }
+        #expect(ids == Array(1...450))
+    }
+
+    @Test func aBadConfigurationValueStopsTheProcessNamingTheVariable() throws {
+        let extractor = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/extractor").path
+        try #require(FileManager.default.isExecutableFile(atPath: extractor), "build the executables first: swift build")
+        let directory = try TestEnvironment.temporaryDirectory("badconfig")
+        let result = try runToExit(extractor, ["--once"], environment: ["SOURCE_PAGE_SIZE": "lots"], in: directory)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("SOURCE_PAGE_SIZE='lots' is invalid"))
+    }
+
+    // MARK: - Helpers
+
+    func waitForStatus(_ status: String, of runID: RunID, in database: PipelineDatabase, timeout: Double) async throws -> RunRecord {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: RunRecord?
+        while Date() < deadline {
+            last = try await database.run(runID)
+            if let last, last.status == status { return last }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("run \(runID) did not reach \(status) in \(timeout)s; last: \(String(describing: last))")
+        throw CancellationError()
+    }
+
+    /// Runs an executable to completion; returns its exit code and what it printed.
+    func runToExit(_ executable: String, _ arguments: [String], environment: [String: String], in directory: URL) throws
+        -> (status: Int32, stderr: String)
+    {
+        let log = directory.appendingPathComponent("output-\(UUID().uuidString.prefix(6)).log").path
+        let process = try ManagedProcess(executable: executable, arguments: arguments, environment: environment,
+                                         workingDirectory: directory, logPath: log)
+        let status = process.waitUntilExit(timeout: 120) ?? -1
+        return (status, process.log())
+    }
+}
