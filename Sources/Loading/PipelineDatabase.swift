@@ -1,0 +1,332 @@
+import ETLCore
+import Foundation
+import GRDB
+
+/// The saver's SQLite database (`DATABASE_PATH`): a GRDB `DatabasePool` in WAL mode, so the
+/// API reads while the saver writes. The schema is created and upgraded by migrations.
+///
+/// Every access goes through GRDB's async API, which runs the SQL on GRDB's own dispatch
+/// queues, never on Swift's cooperative pool.
+public final class PipelineDatabase: Sendable {
+    public let path: String
+    public let pool: DatabasePool
+
+    /// Opens (creating it and its parent directories if needed) and migrates the database.
+    public init(path: String) throws {
+        self.path = path
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.label = "saver"
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL is durable across a process crash (the product's failure model)
+            // and much faster than FULL; a power cut may lose the last transaction only.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Big pages for ~1.5 KB records: fewer page splits and far fewer checkpoint writes.
+            // (Takes effect only when the file is created; harmless afterwards.)
+            try db.execute(sql: "PRAGMA page_size = 65536")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    // MARK: - Schema
+
+    /// Table names, as the loader and the API know them.
+    public static let tables = ["etl_runs", "raw_users", "processed_users", "invalid_users"]
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1_initial_schema") { db in
+            try db.execute(sql: """
+                CREATE TABLE etl_runs (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    run_timestamp TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    raw_file TEXT,
+                    processed_file TEXT,
+                    dlq_file TEXT,
+                    extracted_count INTEGER,
+                    valid_count INTEGER,
+                    invalid_count INTEGER,
+                    extract_started_at TEXT,
+                    extract_finished_at TEXT,
+                    transform_started_at TEXT,
+                    transform_finished_at TEXT,
+                    load_started_at TEXT,
+                    load_finished_at TEXT,
+                    upload_finished_at TEXT,
+                    uploaded_files TEXT,
+                    upload_attempts INTEGER NOT NULL DEFAULT 0,
+                    attempt INTEGER,
+                    next_upload_at TEXT,
+                    error TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE INDEX etl_runs_status ON etl_runs(status);
+                CREATE INDEX etl_runs_run_timestamp ON etl_runs(run_timestamp);
+
+                CREATE TABLE raw_users (
+                    row_id INTEGER PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    line_no INTEGER NOT NULL,
+                    user_id INTEGER,
+                    record TEXT NOT NULL,
+                    inserted_at TEXT NOT NULL,
+                    UNIQUE(run_id, line_no)
+                );
+
+                CREATE TABLE processed_users (
+                    row_id INTEGER PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    line_no INTEGER NOT NULL,
+                    user_id INTEGER,
+                    first_name TEXT,
+                    last_name TEXT,
+                    email TEXT,
+                    age REAL,
+                    gender TEXT,
+                    department TEXT,
+                    department_code TEXT,
+                    company_name TEXT,
+                    job_title TEXT,
+                    city TEXT,
+                    country TEXT,
+                    record TEXT NOT NULL,
+                    inserted_at TEXT NOT NULL,
+                    UNIQUE(run_id, line_no)
+                );
+                CREATE INDEX processed_users_department ON processed_users(department);
+                CREATE INDEX processed_users_department_code ON processed_users(department_code);
+
+                CREATE TABLE invalid_users (
+                    row_id INTEGER PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    line_no INTEGER NOT NULL,
+                    user_id INTEGER,
+                    error_reason TEXT,
+                    error_codes TEXT NOT NULL DEFAULT '[]',
+                    record TEXT NOT NULL,
+                    inserted_at TEXT NOT NULL,
+                    UNIQUE(run_id, line_no)
+                );
+                """)
+            // The UNIQUE(run_id, line_no) indexes already serve `WHERE run_id = ?` lookups
+            // and the loader's `DELETE … WHERE run_id = ?`. Only the API's filters are
+            // indexed: every extra index costs each of a million inserts.
+        }
+        return migrator
+    }
+
+    // MARK: - Ledger (`etl_runs`)
+
+    /// Inserts or updates the run's row from `event`: every non-nil field is copied, and the
+    /// status only moves forward (`RunStatus.rank`; `failed` is final), so a late or
+    /// re-delivered event never rolls a run back. The exception is a newer extraction
+    /// attempt: a run that failed and was resumed by the extractor starts over from its status.
+    public func recordEvent(_ event: RunEvent, now: Date = Date()) async throws {
+        let timestamp = ISO8601.string(from: now)
+        try await pool.write { db in
+            try Self.upsert(event, timestamp: timestamp, in: db)
+        }
+    }
+
+    static func upsert(_ event: RunEvent, timestamp: String, in db: Database) throws {
+        let id = event.runID.timestamp
+        let row = try Row.fetchOne(db, sql: "SELECT status, attempt FROM etl_runs WHERE id = ?", arguments: [id])
+        let current = row.flatMap { RunStatus(rawValue: $0["status"]) }
+        let currentAttempt: Int = row?["attempt"] ?? 0
+        let incomingAttempt = event.attempt ?? currentAttempt
+        // An event of an older attempt (a late re-delivery) says nothing about this one.
+        if current != nil, incomingAttempt < currentAttempt { return }
+        let isNewAttempt = current != nil && incomingAttempt > currentAttempt
+        let status = isNewAttempt ? event.status : Self.merged(current: current, incoming: event.status)
+        let uploaded = event.uploadedFiles.map(Self.jsonArray)
+        if isNewAttempt, event.error == nil {
+            try db.execute(sql: "UPDATE etl_runs SET error = NULL WHERE id = ?", arguments: [id])
+        }
+        let values: [(String, (any DatabaseValueConvertible)?)] = [
+            ("attempt", event.attempt),
+            ("raw_file", event.rawFile), ("processed_file", event.processedFile), ("dlq_file", event.dlqFile),
+            ("extracted_count", event.extractedCount), ("valid_count", event.validCount),
+            ("invalid_count", event.invalidCount),
+            ("extract_started_at", event.extractStartedAt), ("extract_finished_at", event.extractFinishedAt),
+            ("transform_started_at", event.transformStartedAt), ("transform_finished_at", event.transformFinishedAt),
+            ("load_started_at", event.loadStartedAt), ("load_finished_at", event.loadFinishedAt),
+            ("uploaded_files", uploaded), ("error", event.error),
+        ]
+        if current == nil {
+            let columns = ["id", "run_timestamp", "status"] + values.map(\.0) + ["created_at", "updated_at"]
+            var arguments: [(any DatabaseValueConvertible)?] = [id, event.runID.isoTimestamp, status.rawValue]
+            arguments += values.map(\.1)
+            arguments += [timestamp, timestamp]
+            try db.execute(
+                sql: "INSERT INTO etl_runs (\(columns.joined(separator: ", "))) VALUES (\(databaseQuestionMarks(count: columns.count)))",
+                arguments: StatementArguments(arguments))
+        } else {
+            let present = values.filter { $0.1 != nil }
+            let assignments = (["status = ?", "updated_at = ?"] + present.map { "\($0.0) = ?" }).joined(separator: ", ")
+            var arguments: [(any DatabaseValueConvertible)?] = [status.rawValue, timestamp]
+            arguments += present.map(\.1)
+            arguments.append(id)
+            try db.execute(sql: "UPDATE etl_runs SET \(assignments) WHERE id = ?", arguments: StatementArguments(arguments))
+        }
+    }
+
+    /// The status a run has after `incoming`: never backward, and `failed` stays `failed`.
+    public static func merged(current: RunStatus?, incoming: RunStatus) -> RunStatus {
+        guard let current else { return incoming }
+        if current == .failed { return .failed }
+        return incoming.rank >= current.rank ? incoming : current
+    }
+
+    /// Records a successful upload: `completed`, the remote names, the time; clears the error.
+    public func recordUploadSucceeded(runID: RunID, uploadedFiles: [String], now: Date = Date()) async throws {
+        let timestamp = ISO8601.string(from: now)
+        try await pool.write { db in
+            var event = RunEvent(runID: runID, status: .completed)
+            event.uploadedFiles = uploadedFiles
+            try Self.upsert(event, timestamp: timestamp, in: db)
+            try db.execute(
+                sql: "UPDATE etl_runs SET upload_finished_at = ?, next_upload_at = NULL, error = NULL WHERE id = ? AND status = 'completed'",
+                arguments: [timestamp, runID.timestamp])
+        }
+    }
+
+    /// Records a failed upload attempt: `upload_pending` (unless the run is already further),
+    /// the reason, one more attempt, and when to try next (`delay(attempts)` seconds from now).
+    /// Returns the attempt count and the next attempt's time.
+    @discardableResult
+    public func recordUploadFailed(
+        runID: RunID, error: String, now: Date = Date(), delay: @escaping @Sendable (Int) -> Double
+    ) async throws -> (attempts: Int, nextAttemptAt: Date) {
+        let timestamp = ISO8601.string(from: now)
+        return try await pool.write { db in
+            let current = try String.fetchOne(db, sql: "SELECT status FROM etl_runs WHERE id = ?", arguments: [runID.timestamp])
+            if current == RunStatus.completed.rawValue || current == RunStatus.failed.rawValue {
+                // A finished run is not reopened by a late failure (e.g. a re-delivery's upload).
+                let attempts = try Int.fetchOne(db, sql: "SELECT upload_attempts FROM etl_runs WHERE id = ?", arguments: [runID.timestamp]) ?? 0
+                return (attempts, now)
+            }
+            var event = RunEvent(runID: runID, status: .uploadPending)
+            event.error = error
+            try Self.upsert(event, timestamp: timestamp, in: db)
+            let previous = try Int.fetchOne(db, sql: "SELECT upload_attempts FROM etl_runs WHERE id = ?", arguments: [runID.timestamp]) ?? 0
+            let attempts = previous + 1
+            let next = now.addingTimeInterval(delay(attempts))
+            try db.execute(
+                sql: "UPDATE etl_runs SET upload_attempts = ?, next_upload_at = ? WHERE id = ?",
+                arguments: [attempts, ISO8601.string(from: next), runID.timestamp])
+            return (attempts, next)
+        }
+    }
+
+    /// Runs waiting for an upload retry whose `next_upload_at` has passed, oldest first.
+    public func runsDueForUpload(at now: Date) async throws -> [RunID] {
+        let timestamp = ISO8601.string(from: now)
+        return try await pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT id FROM etl_runs
+                WHERE status IN ('upload_pending', 'uploading') AND next_upload_at IS NOT NULL AND next_upload_at <= ?
+                ORDER BY next_upload_at, id
+                """, arguments: [timestamp])
+        }.compactMap(RunID.init)
+    }
+
+    /// The run's ledger row, nil when unknown.
+    public func run(_ runID: RunID) async throws -> RunRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM etl_runs WHERE id = ?", arguments: [runID.timestamp]).map(RunRecord.init(row:))
+        }
+    }
+
+    /// The number of rows a table holds for a run (`raw_users`, `processed_users`, `invalid_users`).
+    public func rowCount(_ table: LoadTable, runID: RunID) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.rawValue) WHERE run_id = ?", arguments: [runID.timestamp]) ?? 0
+        }
+    }
+
+    static func jsonArray(_ strings: [String]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: strings, options: [.withoutEscapingSlashes])) ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// One `etl_runs` row.
+public struct RunRecord: Sendable, Equatable {
+    public var id: String
+    public var runTimestamp: String
+    public var status: String
+    public var rawFile: String?
+    public var processedFile: String?
+    public var dlqFile: String?
+    public var extractedCount: Int?
+    public var validCount: Int?
+    public var invalidCount: Int?
+    public var extractStartedAt: String?
+    public var extractFinishedAt: String?
+    public var transformStartedAt: String?
+    public var transformFinishedAt: String?
+    public var loadStartedAt: String?
+    public var loadFinishedAt: String?
+    public var uploadFinishedAt: String?
+    public var uploadedFiles: [String]?
+    public var uploadAttempts: Int
+    public var nextUploadAt: String?
+    public var error: String?
+    public var createdAt: String
+    public var updatedAt: String
+
+    init(row: Row) {
+        id = row["id"]
+        runTimestamp = row["run_timestamp"]
+        status = row["status"]
+        rawFile = row["raw_file"]
+        processedFile = row["processed_file"]
+        dlqFile = row["dlq_file"]
+        extractedCount = row["extracted_count"]
+        validCount = row["valid_count"]
+        invalidCount = row["invalid_count"]
+        extractStartedAt = row["extract_started_at"]
+        extractFinishedAt = row["extract_finished_at"]
+        transformStartedAt = row["transform_started_at"]
+        transformFinishedAt = row["transform_finished_at"]
+        loadStartedAt = row["load_started_at"]
+        loadFinishedAt = row["load_finished_at"]
+        uploadFinishedAt = row["upload_finished_at"]
+        uploadedFiles = (row["uploaded_files"] as String?).flatMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String]
+        }
+        uploadAttempts = row["upload_attempts"] ?? 0
+        nextUploadAt = row["next_upload_at"]
+        error = row["error"]
+        createdAt = row["created_at"]
+        updatedAt = row["updated_at"]
+    }
+
+    public var runStatus: RunStatus? { RunStatus(rawValue: status) }
+
+    /// The row as a run event (what the saver announces on `phase3_complete`).
+    public var event: RunEvent? {
+        guard let runID = RunID(id), let status = runStatus else { return nil }
+        var event = RunEvent(runID: runID, status: status)
+        event.rawFile = rawFile
+        event.processedFile = processedFile
+        event.dlqFile = dlqFile
+        event.extractedCount = extractedCount
+        event.validCount = validCount
+        event.invalidCount = invalidCount
+        event.extractStartedAt = extractStartedAt
+        event.extractFinishedAt = extractFinishedAt
+        event.transformStartedAt = transformStartedAt
+        event.transformFinishedAt = transformFinishedAt
+        event.loadStartedAt = loadStartedAt
+        event.loadFinishedAt = loadFinishedAt
+        event.uploadedFiles = uploadedFiles
+        event.error = error
+        return event
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// An error answered as JSON `{"error": code, "message": text}` with its HTTP status.
+public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public var headers: HTTPFields = [:]
+
+    public init(status: HTTPResponse.Status, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    public static func badParameter(_ name: String, _ message: String) -> APIError {
+        APIError(status: .badRequest, code: "invalid_parameter", message: "\(name): \(message)")
+    }
+
+    public static func databaseUnavailable(_ message: String) -> APIError {
+        APIError(status: .serviceUnavailable, code: "database_unavailable", message: message)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = JSONBody.response(["error": code, "message": message], status: status)
+        response.headers.append(contentsOf: headers)
+        if status == .serviceUnavailable, response.headers[.retryAfter] == nil {
+            response.headers[.retryAfter] = "5"
+        }
+        return response
+    }
+}
+
+enum JSONBody {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        // Encoding the API's own DTOs (strings, numbers, arrays) cannot fail.
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        fields[.contentLength] = String(data.count)
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Turns every error into the API's JSON error shape: `APIError` as is, Hummingbird's own
+/// (404 for an unknown route, …) with a code, anything unexpected as a logged 500.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPError {
+            let code = switch error.status {
+            case .notFound: "not_found"
+            case .methodNotAllowed: "method_not_allowed"
+            case .badRequest: "bad_request"
+            default: "http_error"
+            }
+            let message = error.status == .notFound
+                ? "no route for \(request.method.rawValue) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase)
+            var api = APIError(status: error.status, code: code, message: message)
+            api.headers = error.headers
+            return try api.response(from: request, context: context)
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return try APIError(status: .internalServerError, code: "internal_error", message: "internal error; see the api logs")
+                .response(from: request, context: context)
+        }
+    }
+}
+
+/// The API is read-only: any method but GET, HEAD and OPTIONS is 405 on every path.
+struct ReadOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var allowed: Set<HTTPRequest.Method> { [.get, .head, .options] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard Self.allowed.contains(request.method) else {
+            var error = APIError(
+                status: .methodNotAllowed, code: "method_not_allowed",
+                message: "\(request.method.rawValue) is not allowed: this API is read-only")
+            error.headers[.allow] = "GET, HEAD, OPTIONS"
+            throw error
+        }
+        return try await next(request, context)
+    }
+}
+
+/// CORS for `CORS_ORIGINS` with Hummingbird's `CORSMiddleware`: `*` allows any origin; a
+/// list allows exactly those origins (the request's origin is echoed when listed, and no
+/// CORS header is sent otherwise).
+struct OriginListCORSMiddleware<Context: RequestContext>: RouterMiddleware {
+    let origins: Set<String>
+    let allowed: CORSMiddleware<Context>
+    let refused: CORSMiddleware<Context>
+
+    init(origins: [String]) {
+        self.origins = Set(origins)
+        let methods: [HTTPRequest.Method] = [.get, .head, .options]
+        allowed = CORSMiddleware(allowOrigin: origins.contains("*") ? .all : .originBased, allowMethods: methods,
+                                 exposedHeaders: ["X-Total-Count"], maxAge: .seconds(600))
+        refused = CORSMiddleware(allowOrigin: .none, allowMethods: methods)
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let origin = request.headers[.origin] ?? ""
+        if origins.contains("*") || origins.contains(origin) {
+            var response = try await allowed.handle(request, context: context, next: next)
+            // Hummingbird sends Expose-Headers on preflights only; browsers need it on the
+            // real answer to let the frontend read X-Total-Count.
+            if !origin.isEmpty, request.method != .options {
+                response.headers[.accessControlExposeHeaders] = "X-Total-Count"
+            }
+            return response
+        }
+        return try await refused.handle(request, context: context, next: next)
+    }
+}

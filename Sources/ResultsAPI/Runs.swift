@@ -1,0 +1,168 @@
+import ETLCore
+import Foundation
+import GRDB
+import Hummingbird
+
+/// One `etl_runs` row as the API shows it. Every field is always present (null when unknown),
+/// so clients see a stable shape.
+public struct RunDTO: Codable, Sendable, Equatable {
+    public var id: String
+    public var runTimestamp: String
+    public var status: String
+    public var rawFile: String?
+    public var processedFile: String?
+    public var dlqFile: String?
+    public var extractedCount: Int?
+    public var validCount: Int?
+    public var invalidCount: Int?
+    public var extractStartedAt: String?
+    public var extractFinishedAt: String?
+    public var transformStartedAt: String?
+    public var transformFinishedAt: String?
+    public var loadStartedAt: String?
+    public var loadFinishedAt: String?
+    public var uploadFinishedAt: String?
+    public var uploadedFiles: [String]
+    public var uploadAttempts: Int
+    public var nextUploadAt: String?
+    public var error: String?
+    public var createdAt: String?
+    public var updatedAt: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, runTimestamp = "run_timestamp", status
+        case rawFile = "raw_file", processedFile = "processed_file", dlqFile = "dlq_file"
+        case extractedCount = "extracted_count", validCount = "valid_count", invalidCount = "invalid_count"
+        case extractStartedAt = "extract_started_at", extractFinishedAt = "extract_finished_at"
+        case transformStartedAt = "transform_started_at", transformFinishedAt = "transform_finished_at"
+        case loadStartedAt = "load_started_at", loadFinishedAt = "load_finished_at"
+        case uploadFinishedAt = "upload_finished_at", uploadedFiles = "uploaded_files", uploadAttempts = "upload_attempts"
+        case nextUploadAt = "next_upload_at", error, createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    init(row: Row) {
+        id = row["id"]
+        runTimestamp = row["run_timestamp"] ?? ""
+        status = row["status"] ?? ""
+        rawFile = row["raw_file"]
+        processedFile = row["processed_file"]
+        dlqFile = row["dlq_file"]
+        extractedCount = row["extracted_count"]
+        validCount = row["valid_count"]
+        invalidCount = row["invalid_count"]
+        extractStartedAt = row["extract_started_at"]
+        extractFinishedAt = row["extract_finished_at"]
+        transformStartedAt = row["transform_started_at"]
+        transformFinishedAt = row["transform_finished_at"]
+        loadStartedAt = row["load_started_at"]
+        loadFinishedAt = row["load_finished_at"]
+        uploadFinishedAt = row["upload_finished_at"]
+        uploadedFiles = (row["uploaded_files"] as String?)
+            .flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        uploadAttempts = row["upload_attempts"] ?? 0
+        nextUploadAt = row["next_upload_at"]
+        error = row["error"]
+        createdAt = row["created_at"]
+        updatedAt = row["updated_at"]
+    }
+
+    /// Explicit nulls (the synthesized encoder would drop nil members).
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(runTimestamp, forKey: .runTimestamp)
+        try container.encode(status, forKey: .status)
+        try container.encode(rawFile, forKey: .rawFile)
+        try container.encode(processedFile, forKey: .processedFile)
+        try container.encode(dlqFile, forKey: .dlqFile)
+        try container.encode(extractedCount, forKey: .extractedCount)
+        try container.encode(validCount, forKey: .validCount)
+        try container.encode(invalidCount, forKey: .invalidCount)
+        try container.encode(extractStartedAt, forKey: .extractStartedAt)
+        try container.encode(extractFinishedAt, forKey: .extractFinishedAt)
+        try container.encode(transformStartedAt, forKey: .transformStartedAt)
+        try container.encode(transformFinishedAt, forKey: .transformFinishedAt)
+        try container.encode(loadStartedAt, forKey: .loadStartedAt)
+        try container.encode(loadFinishedAt, forKey: .loadFinishedAt)
+        try container.encode(uploadFinishedAt, forKey: .uploadFinishedAt)
+        try container.encode(uploadedFiles, forKey: .uploadedFiles)
+        try container.encode(uploadAttempts, forKey: .uploadAttempts)
+        try container.encode(nextUploadAt, forKey: .nextUploadAt)
+        try container.encode(error, forKey: .error)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
+}
+
+/// `GET /etl_runs` query: `limit` (1–1000, default 100), `offset` (≥ 0), `status` (a `RunStatus`).
+struct RunsQuery: Equatable {
+    static let defaultLimit = 100
+    static let maxLimit = 1000
+    static let maxOffset = 1_000_000_000
+
+    var limit = RunsQuery.defaultLimit
+    var offset = 0
+    var status: RunStatus?
+
+    init(limit: Int = RunsQuery.defaultLimit, offset: Int = 0, status: RunStatus? = nil) {
+        self.limit = limit
+        self.offset = offset
+        self.status = status
+    }
+
+    /// `parameter(name)` is the (percent-decoded) value of a query parameter, nil when absent.
+    init(parameter: (String) -> Substring?) throws {
+        if let raw = parameter("limit") {
+            limit = try Self.integer(raw, name: "limit", in: 1...Self.maxLimit)
+        }
+        if let raw = parameter("offset") {
+            offset = try Self.integer(raw, name: "offset", in: 0...Self.maxOffset)
+        }
+        if let raw = parameter("status") {
+            guard let status = RunStatus(rawValue: String(raw)) else {
+                throw APIError.badParameter(
+                    "status", "'\(raw)' is not a run status; expected one of "
+                        + RunStatus.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            self.status = status
+        }
+    }
+
+    /// Plain decimal digits only ("+5", "1e3", " 5", "" are refused), within `range`.
+    static func integer(_ raw: Substring, name: String, in range: ClosedRange<Int>) throws -> Int {
+        let expected = "expected an integer from \(range.lowerBound) to \(range.upperBound)"
+        let digits = raw.first == "-" ? raw.dropFirst() : raw[...]
+        guard !digits.isEmpty, digits.utf8.count <= 12, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let value = Int(raw), range.contains(value)
+        else {
+            throw APIError.badParameter(name, "'\(raw)' is invalid; \(expected)")
+        }
+        return value
+    }
+}
+
+enum RunQueries {
+    static let columns = RunDTO.CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
+
+    static func list(_ query: RunsQuery, db: Database) throws -> (runs: [RunDTO], total: Int) {
+        let status = query.status?.rawValue
+        let total = try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM etl_runs WHERE (?1 IS NULL OR status = ?1)", arguments: [status]) ?? 0
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT \(columns) FROM etl_runs
+            WHERE (?1 IS NULL OR status = ?1)
+            ORDER BY run_timestamp DESC, id DESC
+            LIMIT ?2 OFFSET ?3
+            """, arguments: [status, query.limit, query.offset])
+        return (rows.map(RunDTO.init(row:)), total)
+    }
+
+    static func one(_ id: RunID, db: Database) throws -> RunDTO? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs WHERE id = ?", arguments: [id.timestamp]).map(RunDTO.init(row:))
+    }
+
+    static func latest(db: Database) throws -> RunDTO? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs ORDER BY run_timestamp DESC, id DESC LIMIT 1")
+            .map(RunDTO.init(row:))
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import ETLCore
+import Foundation
+import Hummingbird
+import Logging
+import ResultsAPI
+import ServiceLifecycle
+
+/// `api`: serves the saver's database read-only over HTTP (`API_HOST`, `API_PORT`, `CORS_ORIGINS`).
+@main
+struct APICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api", abstract: "Serves the pipeline's results (SQLite, read-only) as a JSON API.")
+
+    func run() async throws {
+        let config: APIConfiguration
+        do {
+            config = try APIConfiguration(ConfigurationSource.load())
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(2)
+        }
+        PipelineLogging.bootstrap(level: config.logLevel)
+        let logger = Logger(label: "api")
+        logger.info("serving", metadata: [
+            "address": "\(config.host):\(config.port)", "database": "\(config.databasePath)",
+            "cors_origins": "\(config.corsOrigins.joined(separator: ","))",
+        ])
+        let app = makeAPIApplication(configuration: config, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
