@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "saver", targets: ["saver"]),
         .executable(name: "api", targets: ["api"]),
         .executable(name: "fixture-source", targets: ["fixture-source"]),
+        .executable(name: "etl-seed", targets: ["etl-seed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -20,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: C libraries
@@ -64,6 +67,8 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "FixtureSource", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -94,6 +99,11 @@ let package = Package(
             "ResultsAPI", "ETLCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Development tool: fills a database with generated runs for API benchmarks and demos.
+        .executableTarget(name: "etl-seed", dependencies: [
+            "Loading", "FixtureSource", "ETLCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "fixture-source", dependencies: [
             "FixtureSource",

@@ -1,0 +1,1 @@
+print("etl-seed: not built yet")
