@@ -3,9 +3,9 @@
 # the executable with `command:`. Build: docker compose build (or docker build -t swift-etl-pipeline .)
 
 # ---- build ------------------------------------------------------------------------------
-# The project is developed with Swift 6.3; any official 6.x image that compiles it works:
-#   docker build --build-arg SWIFT_IMAGE=swift:6.3-bookworm .
-ARG SWIFT_IMAGE=swift:6.1-bookworm
+# The project is developed and tested with Swift 6.3 (the default below); another image:
+#   docker build --build-arg SWIFT_IMAGE=swift:6.3.1-bookworm .
+ARG SWIFT_IMAGE=swift:6.3-bookworm
 FROM ${SWIFT_IMAGE} AS builder
 
 RUN apt-get update \
