@@ -24,13 +24,7 @@ struct SaverCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let config: SaverConfiguration
-        do {
-            config = try SaverConfiguration(ConfigurationSource.load())
-        } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(2)
-        }
+        let config = loadConfigurationOrExit(SaverConfiguration.init)
         PipelineLogging.bootstrap(level: config.common.logLevel)
         let logger = Logger(label: "saver")
 

@@ -21,13 +21,8 @@ struct Transformer: AsyncParsableCommand {
             """)
 
     func run() async throws {
-        let configuration: TransformerConfiguration
+        let configuration = loadConfigurationOrExit(TransformerConfiguration.init)
         let departments: DepartmentLookup
-        do {
-            configuration = try TransformerConfiguration(ConfigurationSource.load())
-        } catch let error as ConfigurationError {
-            Self.fail(error.description)
-        }
         do {
             departments = try DepartmentLookup(contentsOf: configuration.departmentsCSV)
         } catch {
