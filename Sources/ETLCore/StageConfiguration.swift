@@ -6,12 +6,24 @@ public struct CommonConfiguration: Sendable {
     public var redisURL: String
     public var retry: RetryPolicy
     public var logLevel: LogLevelSetting
+    /// `CLAIM_IDLE_SECONDS`: a handoff entry pending this long for a consumer that stopped
+    /// refreshing it (a dead process) is claimed by another consumer of the group. Live
+    /// consumers refresh their entry every third of it, however long the handling takes.
+    public var claimIdleSeconds: Double
+    /// `RECONCILE_INTERVAL_SECONDS`: how often the transformer and the saver look for runs
+    /// whose announcement never reached them (e.g. lost by a Redis crash) and finish them.
+    public var reconcileIntervalSeconds: Double
 
-    public init(dataDirectory: URL, redisURL: String, retry: RetryPolicy, logLevel: LogLevelSetting) {
+    public init(
+        dataDirectory: URL, redisURL: String, retry: RetryPolicy, logLevel: LogLevelSetting,
+        claimIdleSeconds: Double = 60, reconcileIntervalSeconds: Double = 60
+    ) {
         self.dataDirectory = dataDirectory
         self.redisURL = redisURL
         self.retry = retry
         self.logLevel = logLevel
+        self.claimIdleSeconds = claimIdleSeconds
+        self.reconcileIntervalSeconds = reconcileIntervalSeconds
     }
 
     public init(_ source: ConfigurationSource) throws {
@@ -20,6 +32,8 @@ public struct CommonConfiguration: Sendable {
         redisURL = redis.absoluteString
         retry = try RetryPolicy(source)
         logLevel = try source.logLevel()
+        claimIdleSeconds = try source.double("CLAIM_IDLE_SECONDS", default: 60, in: 1...86_400)
+        reconcileIntervalSeconds = try source.double("RECONCILE_INTERVAL_SECONDS", default: 60, in: 1...86_400)
     }
 }
 
@@ -30,10 +44,16 @@ public struct ExtractorConfiguration: Sendable {
     public var httpTimeoutSeconds: Double
     public var schedule: DailySchedule
     public var extractOnStart: Bool
+    /// `CIRCUIT_BREAKER_THRESHOLD`: consecutive failed requests (across pages) that open the
+    /// circuit breaker on the source; 0 disables it.
+    public var circuitBreakerThreshold: Int
+    /// `CIRCUIT_BREAKER_COOLDOWN_SECONDS`: how long an open breaker sends no request.
+    public var circuitBreakerCooldownSeconds: Double
 
     public init(
         common: CommonConfiguration, sourceURL: URL, pageSize: Int = 100, httpTimeoutSeconds: Double = 10,
-        schedule: DailySchedule = DailySchedule(hour: 3, minute: 0), extractOnStart: Bool = true
+        schedule: DailySchedule = DailySchedule(hour: 3, minute: 0), extractOnStart: Bool = true,
+        circuitBreakerThreshold: Int = 5, circuitBreakerCooldownSeconds: Double = 30
     ) {
         self.common = common
         self.sourceURL = sourceURL
@@ -41,6 +61,8 @@ public struct ExtractorConfiguration: Sendable {
         self.httpTimeoutSeconds = httpTimeoutSeconds
         self.schedule = schedule
         self.extractOnStart = extractOnStart
+        self.circuitBreakerThreshold = circuitBreakerThreshold
+        self.circuitBreakerCooldownSeconds = circuitBreakerCooldownSeconds
     }
 
     public init(_ source: ConfigurationSource) throws {
@@ -50,6 +72,8 @@ public struct ExtractorConfiguration: Sendable {
         httpTimeoutSeconds = try source.double("HTTP_TIMEOUT_SECONDS", default: 10, in: 0.1...3600)
         schedule = try DailySchedule(parsing: source.string("EXTRACT_SCHEDULE", default: "03:00"), variable: "EXTRACT_SCHEDULE")
         extractOnStart = try source.bool("EXTRACT_ON_START", default: true)
+        circuitBreakerThreshold = try source.int("CIRCUIT_BREAKER_THRESHOLD", default: 5, in: 0...1_000)
+        circuitBreakerCooldownSeconds = try source.double("CIRCUIT_BREAKER_COOLDOWN_SECONDS", default: 30, in: 0...86_400)
     }
 }
 
@@ -135,19 +159,28 @@ public struct SaverConfiguration: Sendable {
 }
 
 public struct APIConfiguration: Sendable {
+    public static let defaultChartJSPath = "/usr/share/javascript/chart.js/chart.min.js"
+
     public var databasePath: String
     public var host: String
     public var port: Int
     public var corsOrigins: [String]
     public var logLevel: LogLevelSetting
+    /// When set, every route but `/health` (and CORS preflights) needs `Authorization: Bearer <token>`.
+    public var apiToken: String?
+    /// Chart.js served to the dashboard page (Debian's `libjs-chart.js` puts it here).
+    public var chartJSPath: String
 
     public init(databasePath: String, host: String = "127.0.0.1", port: Int = 8000, corsOrigins: [String] = ["*"],
-                logLevel: LogLevelSetting = .info) {
+                logLevel: LogLevelSetting = .info, apiToken: String? = nil,
+                chartJSPath: String = APIConfiguration.defaultChartJSPath) {
         self.databasePath = databasePath
         self.host = host
         self.port = port
         self.corsOrigins = corsOrigins
         self.logLevel = logLevel
+        self.apiToken = apiToken
+        self.chartJSPath = chartJSPath
     }
 
     public init(_ source: ConfigurationSource) throws {
@@ -157,6 +190,8 @@ public struct APIConfiguration: Sendable {
         corsOrigins = source.string("CORS_ORIGINS", default: "*")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         logLevel = try source.logLevel()
+        apiToken = source.optionalString("API_TOKEN")
+        chartJSPath = source.string("CHARTJS_PATH", default: APIConfiguration.defaultChartJSPath)
     }
 }
 

@@ -1,3 +1,4 @@
+import ETLCore
 import Foundation
 import Hummingbird
 import Logging
@@ -19,6 +20,10 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
     public static func badParameter(_ name: String, _ message: String) -> APIError {
         APIError(status: .badRequest, code: "invalid_parameter", message: "\(name): \(message)")
+    }
+
+    static func runNotFound(_ id: String) -> APIError {
+        APIError(status: .notFound, code: "run_not_found", message: "no run \(id)")
     }
 
     public static func databaseUnavailable(_ message: String) -> APIError {

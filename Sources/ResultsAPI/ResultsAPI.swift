@@ -8,23 +8,97 @@ import Logging
 /// - `GET /etl_runs` — runs, newest first; `limit` (1–1000, default 100), `offset`, `status`;
 ///   the total matching count in `X-Total-Count`.
 /// - `GET /etl_runs/{id}` — one run (400 for a malformed id, 404 for an unknown one).
+/// - `GET /processed_users` — `run_id`, `department`, `department_code`, `q`, `limit`, `offset`.
+/// - `GET /invalid_users` — `run_id`, `error_code`, `q`, `limit`, `offset`.
+/// - `GET /stats` — aggregates for charts, optionally for one `run_id`.
 /// - `GET /health` — always 200 while the process serves (a liveness probe), with
 ///   `database`: `ok`, `missing` (no file yet) or `unavailable`, and the latest run.
+/// - `GET /metrics` — Prometheus text; `GET /openapi.json` — the OpenAPI 3.1 document.
+/// - `GET /`, `GET /assets/chart.js` — the dashboard (`addDashboardRoutes`).
 ///
-/// Errors are `{"error": code, "message": text}`: 400 bad parameter, 404 unknown id or
-/// route, 405 any write method, 503 while the database does not exist yet.
-public func makeAPIRouter(configuration: APIConfiguration, logger: Logger) -> Router<BasicRequestContext> {
+/// With `API_TOKEN` set, every route but `/health` needs `Authorization: Bearer <token>`.
+/// Lists and stats are reused from `ResponseCache` until the database changes.
+///
+/// Errors are `{"error": code, "message": text}`: 400 bad parameter, 401 missing token (when
+/// `API_TOKEN` is set), 404 unknown id or route, 405 any write method, 503 while the database
+/// does not exist yet. Personal fields of stored records are masked (`PersonalData`).
+public func makeAPIRouter(configuration: APIConfiguration, logger: Logger,
+                          metrics: RequestMetrics = RequestMetrics()) -> Router<BasicRequestContext> {
     makeAPIRouter(store: ResultsStore(path: configuration.databasePath, logger: logger),
-                  corsOrigins: configuration.corsOrigins, logger: logger)
+                  corsOrigins: configuration.corsOrigins, apiToken: configuration.apiToken,
+                  chartJSPath: configuration.chartJSPath, metrics: metrics, logger: logger)
 }
 
-public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], logger: Logger) -> Router<BasicRequestContext> {
+public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], apiToken: String? = nil, chartJSPath: String? = nil,
+                          metrics: RequestMetrics = RequestMetrics(), logger: Logger) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // Outermost first: CORS headers land on every answer, errors included.
+    // Outermost first: CORS headers land on every answer, errors included; metrics see the
+    // final status of every answer, errors included.
     router.add(middleware: OriginListCORSMiddleware(origins: corsOrigins.isEmpty ? ["*"] : corsOrigins))
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     router.add(middleware: ReadOnlyMiddleware())
+    if let apiToken, !apiToken.isEmpty {
+        router.add(middleware: BearerTokenMiddleware(token: apiToken))
+    }
+    let pages = ResponseCache<Page>()
+    addRunRoutes(to: router, store: store, pages: pages)
+    addUserRoutes(to: router, store: store, pages: pages)
+    addServiceRoutes(to: router, store: store, metrics: metrics)
+    addDashboardRoutes(to: router, chartJSPath: chartJSPath)
+    return router
+}
 
+private let pageSize: @Sendable (Page) -> Int = { $0.body.readableBytes }
+
+private func addRunRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, pages: ResponseCache<Page>) {
+    router.get("etl_runs") { request, _ -> Response in
+        let parameters = FormQuery(request.uri.query)
+        let query = try RunsQuery { parameters[$0] }
+        let key = ["etl_runs", String(query.limit), String(query.offset), query.status?.rawValue]
+        return JSONBody.page(try await store.cached(pages, key: key, size: pageSize) { db in try RunQueries.listJSON(query, db: db) })
+    }
+
+    router.get("etl_runs/:id") { _, context -> Response in
+        let raw = context.parameters.get("id") ?? ""
+        guard RunIDText(raw) != nil else {
+            throw APIError(status: .badRequest, code: "invalid_run_id",
+                           message: "'\(raw)' is not a run id; expected YYYYMMDD_HHMMSS (UTC)")
+        }
+        // Well-formed but an impossible date (Feb 30): no run can have it.
+        guard let id = RunID(raw), let run = try await store.read({ db in try RunQueries.one(id, db: db) }) else {
+            throw APIError.runNotFound(raw)
+        }
+        return JSONBody.response(run)
+    }
+}
+
+private func addUserRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, pages: ResponseCache<Page>) {
+    router.get("processed_users") { request, _ -> Response in
+        let query = try ProcessedUsersQuery(request.queryParameterReader)
+        let key = ["processed_users", String(query.limit), String(query.offset), query.runID?.timestamp,
+                   query.department, query.departmentCode, query.search]
+        return JSONBody.page(try await store.cached(pages, key: key, size: pageSize) { db in try UserQueries.processed(query, db: db) })
+    }
+
+    router.get("invalid_users") { request, _ -> Response in
+        let query = try InvalidUsersQuery(request.queryParameterReader)
+        let key = ["invalid_users", String(query.limit), String(query.offset), query.runID?.timestamp, query.errorCode, query.search]
+        return JSONBody.page(try await store.cached(pages, key: key, size: pageSize) { db in try UserQueries.invalid(query, db: db) })
+    }
+
+    let stats = ResponseCache<ByteBuffer?>(maxBytes: 8 << 20)
+    router.get("stats") { request, _ -> Response in
+        let runID = try request.queryParameterReader.runID()
+        let body = try await store.cached(stats, key: ["stats", runID?.timestamp], size: { $0?.readableBytes ?? 0 }) { db in
+            try StatsQueries.stats(runID: runID, db: db)
+        }
+        guard let body else { throw APIError.runNotFound(runID?.timestamp ?? "") }
+        return JSONBody.response(body: body)
+    }
+}
+
+private func addServiceRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, metrics: RequestMetrics) {
     router.get("health") { _, _ -> Response in
         let state = await store.state()
         var latest: RunDTO?
@@ -34,27 +108,47 @@ public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], logger: Lo
         return JSONBody.response(Health(status: "ok", database: state.rawValue, latestRun: latest))
     }
 
-    router.get("etl_runs") { request, _ -> Response in
-        let parameters = request.uri.queryParameters
-        let query = try RunsQuery { parameters[Substring($0)] }
-        let (runs, total) = try await store.read { db in try RunQueries.list(query, db: db) }
-        var headers = HTTPFields()
-        headers.append(.init(name: .init("X-Total-Count")!, value: String(total)))
-        return JSONBody.response(runs, headers: headers)
+    router.get("metrics") { _, _ -> Response in
+        let text = metrics.exposition()
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(text.count)],
+            body: .init(byteBuffer: ByteBuffer(bytes: text)))
     }
 
-    router.get("etl_runs/:id") { _, context -> Response in
-        let raw = context.parameters.get("id") ?? ""
-        guard let id = RunID(raw) else {
-            throw APIError(status: .badRequest, code: "invalid_run_id",
-                           message: "'\(raw)' is not a run id; expected YYYYMMDD_HHMMSS (UTC)")
-        }
-        guard let run = try await store.read({ db in try RunQueries.one(id, db: db) }) else {
-            throw APIError(status: .notFound, code: "run_not_found", message: "no run \(id)")
-        }
-        return JSONBody.response(run)
+    router.get("openapi.json") { _, _ -> Response in
+        JSONBody.response(bytes: OpenAPIDocument.bytes)
     }
-    return router
+}
+
+extension Request {
+    /// The decoded query parameters, checked by `QueryParameters`.
+    var queryParameterReader: QueryParameters {
+        let parameters = FormQuery(uri.query)
+        return QueryParameters { parameters[$0] }
+    }
+}
+
+/// A query string decoded the way browsers encode forms: `+` is a space and `%XX` a byte,
+/// so `?department=Human+Resources` and `?department=Human%20Resources` mean the same.
+/// The first occurrence of a repeated name wins.
+struct FormQuery: Sendable {
+    private var values: [String: Substring] = [:]
+
+    init(_ query: String?) {
+        for pair in (query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = Self.decode(parts[0])
+            if values[name] == nil { values[name] = Substring(Self.decode(parts.count > 1 ? parts[1] : "")) }
+        }
+    }
+
+    subscript(name: String) -> Substring? { values[name] }
+
+    private static func decode(_ raw: Substring) -> String {
+        let spaced = raw.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
 }
 
 /// The API as a Hummingbird application (itself a `Service`), listening on `API_HOST:API_PORT`.

@@ -9,6 +9,9 @@ import Synchronization
 public final class ResultsStore: Sendable {
     public let path: String
     private let pool = Mutex<DatabasePool?>(nil)
+    /// One connection that only reads `PRAGMA data_version` (see `ResponseCache`): the value
+    /// is per connection, so it must always be the same one.
+    private let versionConnection = Mutex<DatabaseQueue?>(nil)
     private let logger: Logger
 
     public init(path: String, logger: Logger) {
@@ -42,16 +45,45 @@ public final class ResultsStore: Sendable {
         }
     }
 
+    /// SQLite's `PRAGMA data_version` on the dedicated connection: it changes after every
+    /// commit by another connection or process.
+    func dataVersion() throws -> Int {
+        try versionConnection.withLock { queue in
+            let connection: DatabaseQueue
+            if let queue {
+                connection = queue
+            } else {
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw APIError.databaseUnavailable("no database yet at \(path): the saver creates it with the first run")
+                }
+                do {
+                    connection = try DatabaseQueue(path: path, configuration: Self.readOnlyConfiguration(label: "api.version"))
+                } catch {
+                    throw APIError.databaseUnavailable("cannot open the database at \(path): \(error)")
+                }
+                queue = connection
+            }
+            return try connection.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        }
+    }
+
+    private static func readOnlyConfiguration(label: String) -> Configuration {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.label = label
+        configuration.busyMode = .timeout(5)
+        return configuration
+    }
+
     private func openedPool() throws -> DatabasePool {
         try pool.withLock { pool in
             if let pool { return pool }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw APIError.databaseUnavailable("no database yet at \(path): the saver creates it with the first run")
             }
-            var configuration = Configuration()
-            configuration.readonly = true
-            configuration.label = "api"
-            configuration.busyMode = .timeout(5)
+            var configuration = Self.readOnlyConfiguration(label: "api")
+            // Enough readers for both cores plus requests waiting on I/O.
+            configuration.maximumReaderCount = 8
             do {
                 let opened = try DatabasePool(path: path, configuration: configuration)
                 pool = opened

@@ -6,7 +6,8 @@ import Logging
 import ResultsAPI
 import ServiceLifecycle
 
-/// `api`: serves the saver's database read-only over HTTP (`API_HOST`, `API_PORT`, `CORS_ORIGINS`).
+/// `api`: serves the saver's database read-only over HTTP (`API_HOST`, `API_PORT`, `CORS_ORIGINS`,
+/// `API_TOKEN`, `CHARTJS_PATH`).
 @main
 struct APICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +26,8 @@ struct APICommand: AsyncParsableCommand {
         logger.info("serving", metadata: [
             "address": "\(config.host):\(config.port)", "database": "\(config.databasePath)",
             "cors_origins": "\(config.corsOrigins.joined(separator: ","))",
+            // Whether a token is required, never the token itself.
+            "token_required": "\(config.apiToken != nil)",
         ])
         let app = makeAPIApplication(configuration: config, logger: logger)
         let group = ServiceGroup(configuration: .init(

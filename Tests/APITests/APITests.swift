@@ -25,8 +25,8 @@ final class APIFixture: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
-    func app(corsOrigins: [String] = ["*"]) -> some ApplicationProtocol {
-        let configuration = APIConfiguration(databasePath: databasePath, corsOrigins: corsOrigins)
+    func app(corsOrigins: [String] = ["*"], apiToken: String? = nil) -> some ApplicationProtocol {
+        let configuration = APIConfiguration(databasePath: databasePath, corsOrigins: corsOrigins, apiToken: apiToken)
         return Application(router: makeAPIRouter(configuration: configuration, logger: logger))
     }
 

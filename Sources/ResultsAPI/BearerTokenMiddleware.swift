@@ -1,0 +1,58 @@
+import Hummingbird
+
+/// `API_TOKEN`: when set, every request needs `Authorization: Bearer <token>` except
+/// `GET /health` (orchestrators probe it without credentials; it tells nothing personal) and
+/// CORS preflights (browsers never attach credentials to them). The dashboard page and
+/// `/openapi.json` are protected too: one rule, no list of exceptions to keep in step.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// `/health` for probes; the dashboard page and its chart library hold no data (the page
+    /// asks the person for the token and sends it with every data request).
+    static var openPaths: Set<String> { ["/health", "/", "/assets/chart.js"] }
+
+    let expected: [UInt8]
+
+    init(token: String) {
+        expected = Array(token.utf8)
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.openPaths.contains(request.uri.path) || isPreflight(request) {
+            return try await next(request, context)
+        }
+        guard let presented = bearerToken(request), Self.constantTimeEquals(presented, expected) else {
+            var error = APIError(status: .unauthorized, code: "unauthorized",
+                                 message: "this API requires the header 'Authorization: Bearer <API_TOKEN>'")
+            error.headers[.wwwAuthenticate] = "Bearer"
+            throw error
+        }
+        return try await next(request, context)
+    }
+
+    private func isPreflight(_ request: Request) -> Bool {
+        request.method == .options && request.headers[.origin] != nil && request.headers[.accessControlRequestMethod] != nil
+    }
+
+    /// The credentials of `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750).
+    private func bearerToken(_ request: Request) -> [UInt8]? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let bytes = Array(header.utf8)
+        let scheme = Array("bearer ".utf8)
+        guard bytes.count > scheme.count,
+              zip(bytes, scheme).allSatisfy({ ($0 | 0x20) == $1 })  // ASCII lower-casing
+        else { return nil }
+        return Array(bytes[scheme.count...])
+    }
+
+    /// Compares without an early exit, so the answer's timing says nothing about how many
+    /// leading bytes of a guess were right. (The length may leak; the token's bytes do not.)
+    static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: lhs.count ^ rhs.count)
+        difference |= lhs.count == rhs.count ? 0 : 1
+        for index in 0..<max(lhs.count, rhs.count) {
+            let left = index < lhs.count ? lhs[index] : 0
+            let right = index < rhs.count ? rhs[index] : 0
+            difference |= left ^ right
+        }
+        return difference == 0
+    }
+}

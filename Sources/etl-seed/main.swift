@@ -1,1 +1,0 @@
-print("etl-seed: not built yet")
