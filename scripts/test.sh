@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The one test command (README, .ci/run): builds the tests, runs every test, then checks
-# that the release build compiles too.
+# The one test command (README, .ci/run): builds the tests, runs every test, checks that the
+# release build compiles too, then runs the system checks against live processes: the API
+# against its OpenAPI document (schemathesis), the dashboard in headless Chromium, and the
+# quick chaos trial of the delivery guarantees.
 #
 #   scripts/test.sh                 everything
 #   scripts/test.sh --no-release    skip the release build (quicker local loop)
+#   scripts/test.sh --no-system     skip the system checks (no Chromium, no PyPI needed)
 #   scripts/test.sh -- ARGS...      pass ARGS to `swift test` (e.g. -- --filter HandoffTests)
 #
 # Tests start their own redis-server and sshd on loopback (Debian packages redis-server and
@@ -16,6 +19,7 @@ readonly ROOT
 readonly LOG="${ROOT}/logs/test.log"
 
 RELEASE=true
+SYSTEM_CHECKS=true
 TEST_ARGS=()
 
 info() { printf '\n==> %s\n' "$*"; }
@@ -24,8 +28,9 @@ die() { echo "test.sh: error: $*" >&2; exit 1; }
 while (($# > 0)); do
     case "$1" in
         --no-release) RELEASE=false; shift ;;
+        --no-system) SYSTEM_CHECKS=false; shift ;;
         --) shift; TEST_ARGS=("$@"); break ;;
-        -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done
@@ -71,6 +76,16 @@ if [[ "$RELEASE" == true ]]; then
     info "swift build -c release"
     swift build -c release
     echo "test.sh: release build OK"
+fi
+
+if [[ "$SYSTEM_CHECKS" == true ]]; then
+    for check in scripts/api-conformance.sh scripts/dashboard-check.sh scripts/chaos.sh; do
+        [[ -x "$check" ]] || continue
+        info "$check"
+        args=()
+        [[ "$check" == scripts/chaos.sh ]] && args=(--quick)
+        "$check" "${args[@]}" || { summary; die "$check failed"; }
+    done
 fi
 
 # The test summary comes last, so the closing lines of the run are swift test's verdict.
