@@ -49,7 +49,7 @@ code_param=lambda name,desc:{"name":name,"in":"query","required":False,"descript
 doc={
  "openapi":"3.1.0",
  "info":{"title":"ETL pipeline results API","version":"1.0.0",
-   "description":"Read-only JSON API over the pipeline's SQLite database. Every error is {\"error\": code, \"message\": text}. Any method other than GET, HEAD and OPTIONS is 405 on every path. While the database does not exist yet, data routes answer 503 with Retry-After. When API_TOKEN is set, every route except /health requires 'Authorization: Bearer <API_TOKEN>' (401 otherwise); without API_TOKEN no route requires it."},
+   "description":"Read-only JSON API over the pipeline's SQLite database. Every error is {\"error\": code, \"message\": text}. Any method other than GET, HEAD and OPTIONS is 405 on every path. While the database does not exist yet, data routes answer 503 with Retry-After. When API_TOKEN is set, every route except /health, the dashboard page / and /assets/chart.js (which hold no data) requires 'Authorization: Bearer <API_TOKEN>' (401 otherwise); without API_TOKEN no route requires it."},
  "servers":[{"url":"/"}],
  "security":[{"bearerAuth":[]}],
  "paths":{
@@ -72,12 +72,11 @@ doc={
      "responses":{"200":{"description":"metrics","content":{"text/plain; version=0.0.4; charset=utf-8":{"schema":{"type":"string"}}}},"401":rref("Unauthorized")}}},
   "/openapi.json":{"get":{"operationId":"getOpenAPI","summary":"This document",
      "responses":{"200":{"description":"the OpenAPI 3.1 document","content":{"application/json":{"schema":{"type":"object"}}}},"401":rref("Unauthorized")}}},
-  "/":{"get":{"operationId":"getDashboard","summary":"The dashboard page (HTML; reads the JSON routes above)",
-     "responses":{"200":{"description":"the page","content":{"text/html; charset=utf-8":{"schema":{"type":"string"}}}},"401":rref("Unauthorized")}}},
-  "/assets/chart.js":{"get":{"operationId":"getChartJS","summary":"Chart.js for the dashboard, from CHARTJS_PATH",
+  "/":{"get":{"operationId":"getDashboard","summary":"The dashboard page (HTML; holds no data, asks for the token and reads the JSON routes above)","security":[],
+     "responses":{"200":{"description":"the page","content":{"text/html; charset=utf-8":{"schema":{"type":"string"}}}}}}},
+  "/assets/chart.js":{"get":{"operationId":"getChartJS","summary":"Chart.js for the dashboard, from CHARTJS_PATH (no token needed)","security":[],
      "responses":{"200":{"description":"the script","content":{"application/javascript; charset=utf-8":{"schema":{"type":"string"}}}},
        "304":{"description":"the client's copy (If-None-Match) is current"},
-       "401":rref("Unauthorized"),
        "404":{"description":"Chart.js is not installed at CHARTJS_PATH (error chartjs_unavailable)","content":{"application/json":{"schema":ref("Error")}}}}}},
  },
  "components":{

@@ -9,7 +9,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "ETL pipeline results API",
     "version": "1.0.0",
-    "description": "Read-only JSON API over the pipeline's SQLite database. Every error is {\"error\": code, \"message\": text}. Any method other than GET, HEAD and OPTIONS is 405 on every path. While the database does not exist yet, data routes answer 503 with Retry-After. When API_TOKEN is set, every route except /health requires 'Authorization: Bearer <API_TOKEN>' (401 otherwise); without API_TOKEN no route requires it."
+    "description": "Read-only JSON API over the pipeline's SQLite database. Every error is {\"error\": code, \"message\": text}. Any method other than GET, HEAD and OPTIONS is 405 on every path. While the database does not exist yet, data routes answer 503 with Retry-After. When API_TOKEN is set, every route except /health, the dashboard page / and /assets/chart.js (which hold no data) requires 'Authorization: Bearer <API_TOKEN>' (401 otherwise); without API_TOKEN no route requires it."
   },
   "servers": [
     {
@@ -309,7 +309,8 @@ enum OpenAPIDocument {
     "/": {
       "get": {
         "operationId": "getDashboard",
-        "summary": "The dashboard page (HTML; reads the JSON routes above)",
+        "summary": "The dashboard page (HTML; holds no data, asks for the token and reads the JSON routes above)",
+        "security": [],
         "responses": {
           "200": {
             "description": "the page",
@@ -320,9 +321,6 @@ enum OpenAPIDocument {
                 }
               }
             }
-          },
-          "401": {
-            "$ref": "#/components/responses/Unauthorized"
           }
         }
       }
@@ -330,7 +328,8 @@ enum OpenAPIDocument {
     "/assets/chart.js": {
       "get": {
         "operationId": "getChartJS",
-        "summary": "Chart.js for the dashboard, from CHARTJS_PATH",
+        "summary": "Chart.js for the dashboard, from CHARTJS_PATH (no token needed)",
+        "security": [],
         "responses": {
           "200": {
             "description": "the script",
@@ -344,9 +343,6 @@ enum OpenAPIDocument {
           },
           "304": {
             "description": "the client's copy (If-None-Match) is current"
-          },
-          "401": {
-            "$ref": "#/components/responses/Unauthorized"
           },
           "404": {
             "description": "Chart.js is not installed at CHARTJS_PATH (error chartjs_unavailable)",
