@@ -115,21 +115,80 @@ public final class LineWriter {
     }
 }
 
-/// Output that appears under its final name only when complete: lines go to
-/// `<final>.tmp`, which is synced and renamed over the final name on `commit()`.
+/// Output that appears under its final name only when complete: lines go to a temporary
+/// file next to it, which is synced and renamed over the final name on `commit()`.
+///
+/// The temporary name is unique per writer (`<final>.tmp-<pid>-<random>`), so two writers of
+/// the same output (two replicas after a queue re-delivery, or a restarted stage next to a
+/// slow one) never write into each other's file: each produces a complete file and the last
+/// rename wins, atomically. Temporary files left by writers that died are removed with
+/// `removeStaleTemporaries(in:)` when a stage starts.
 public final class AtomicLineFile {
     public let finalPath: String
-    public var temporaryPath: String { finalPath + ".tmp" }
+    public let temporaryPath: String
     public let writer: LineWriter
+
+    /// The marker between a final name and a writer's suffix.
+    public static let temporaryMarker = ".tmp-"
 
     public init(finalPath: String) throws {
         self.finalPath = finalPath
-        writer = try LineWriter(path: finalPath + ".tmp")
+        temporaryPath = AtomicLineFile.uniqueTemporaryPath(for: finalPath)
+        writer = try LineWriter(path: temporaryPath)
     }
 
     public func commit() throws {
         try writer.sync()
         try AtomicLineFile.rename(temporaryPath, to: finalPath)
+    }
+
+    /// Removes the temporary file (after a failure); never touches the final name.
+    public func discard() {
+        unlink(temporaryPath)
+    }
+
+    /// `<final>.tmp-<pid>-<random>`: unique to this process and writer.
+    public static func uniqueTemporaryPath(for finalPath: String) -> String {
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        return "\(finalPath)\(temporaryMarker)\(getpid())-\(random)"
+    }
+
+    /// The pid encoded in a temporary name made by `uniqueTemporaryPath`, nil for other names.
+    public static func writerPID(ofTemporaryNamed name: String) -> Int32? {
+        guard let range = name.range(of: temporaryMarker, options: .backwards) else { return nil }
+        let suffix = name[range.upperBound...].split(separator: "-", maxSplits: 1)
+        guard suffix.count == 2, let pid = Int32(suffix[0]), pid > 0 else { return nil }
+        return pid
+    }
+
+    /// Deletes the temporary files in `directory` whose writer is gone: its pid no longer
+    /// runs (and the file was not modified for `quietSeconds`), or the file was not modified
+    /// for `abandonedSeconds` whatever its pid says (pids are per host / per container).
+    /// Only names made by `uniqueTemporaryPath` are considered. Returns the removed paths.
+    @discardableResult
+    public static func removeStaleTemporaries(
+        in directory: String, quietSeconds: Double = 10, abandonedSeconds: Double = 3600, now: Date = Date()
+    ) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var removed: [String] = []
+        for name in names {
+            guard let pid = writerPID(ofTemporaryNamed: name) else { continue }
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                let modified = attributes[.modificationDate] as? Date
+            else { continue }
+            let idle = now.timeIntervalSince(modified)
+            let writerGone = pid != getpid() && !isProcessRunning(pid)
+            if (writerGone && idle >= quietSeconds) || idle >= abandonedSeconds {
+                if unlink(path) == 0 { removed.append(path) }
+            }
+        }
+        return removed
+    }
+
+    /// Whether a process with this pid exists on this host (EPERM: exists, not ours).
+    public static func isProcessRunning(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// `rename(2)` then an fsync of the directory, so the new name itself is durable.
@@ -147,15 +206,17 @@ public final class AtomicLineFile {
 /// Writes a small file (a checkpoint, a state record) so that a crash leaves either the
 /// old or the new content, never a torn one.
 public func writeFileAtomically(_ data: Data, to path: String) throws {
-    let temporary = path + ".tmp"
+    let temporary = AtomicLineFile.uniqueTemporaryPath(for: path)
     guard let file = fopen(temporary, "w") else { throw FileIOError.cannotOpen(path: temporary, errno: errno) }
     let written = data.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
     guard written == data.count, fflush(file) == 0 else {
         fclose(file)
+        unlink(temporary)
         throw FileIOError.writeFailed(path: temporary, errno: errno)
     }
     guard fsync(fileno(file)) == 0 else {
         fclose(file)
+        unlink(temporary)
         throw FileIOError.syncFailed(path: temporary, errno: errno)
     }
     fclose(file)

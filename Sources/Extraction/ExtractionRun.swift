@@ -81,6 +81,11 @@ public struct Extraction: Sendable {
             }
         } catch let error as PageFetchError {
             throw await fail(checkpoint, files: files, reason: error.description)
+        } catch is CancellationError {
+            // A shutdown interrupted a request or a backoff wait: nothing of the page was
+            // written or checkpointed, so the checkpoint resumes exactly here.
+            logger.notice("stopping run \(checkpoint.runID) at skip=\(checkpoint.fetched); the checkpoint resumes it")
+            return .interrupted(checkpoint.runID, fetched: checkpoint.fetched)
         }
         try AtomicLineFile.rename(temporaryPath, to: files.raw.path)
         return .completed(try await finish(checkpoint, files: files))
@@ -94,9 +99,14 @@ public struct Extraction: Sendable {
             logger.notice("resuming run \(checkpoint.runID) at skip=\(checkpoint.fetched) (attempt \(checkpoint.attempt))")
             return checkpoint
         }
-        let now = clock.now()
+        var now = clock.now()
+        // A run id is a UTC second: a new run never takes the id of a run whose raw file
+        // exists (a restart in the same second as the previous run's end).
+        while FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: RunID(date: now)).raw.path) {
+            now = now.addingTimeInterval(1)
+        }
         let checkpoint = ExtractionCheckpoint(
-            runID: RunID(date: now), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: ISO8601.string(from: now))
+            runID: RunID(date: now), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: ISO8601.string(from: clock.now()))
         try checkpoints.save(checkpoint)
         logger.info("starting run \(checkpoint.runID) from \(configuration.sourceURL.absoluteString)")
         return checkpoint
@@ -109,7 +119,7 @@ public struct Extraction: Sendable {
         event.extractedCount = checkpoint.fetched
         event.extractStartedAt = checkpoint.startedAt
         event.extractFinishedAt = ISO8601.string(from: clock.now())
-        try await queue.announce(event, at: .phase1)
+        try await announceDurably(event)
         try checkpoints.clear()
         logger.info("run \(checkpoint.runID) extracted: \(checkpoint.fetched) users in \(files.raw.lastPathComponent)")
         return event
@@ -133,6 +143,30 @@ public struct Extraction: Sendable {
             logger.error("could not announce the failed run \(checkpoint.runID): \(error)")
         }
         return ExtractionFailure(runID: checkpoint.runID, reason: reason)
+    }
+
+    /// Announces `event`, retrying with backoff while Redis is unreachable: a complete run is
+    /// never left unannounced because of an outage. A shutdown stops the retries; the
+    /// checkpoint (not cleared yet) makes the next start announce the run again.
+    private func announceDurably(_ event: RunEvent) async throws {
+        var failures = 0
+        while true {
+            do {
+                try await queue.announce(event, at: .phase1)
+                if failures > 0 { logger.info("announced run \(event.runID) after \(failures) failed attempt(s)") }
+                return
+            } catch {
+                failures += 1
+                if shouldStop() || Task.isCancelled {
+                    // Shutting down: the run stays checkpointed and is announced by the next start.
+                    logger.notice("stopping before run \(event.runID) could be announced (\(error)); the next start announces it")
+                    throw CancellationError()
+                }
+                let wait = min(configuration.common.retry.delay(beforeRetry: failures, unit: .random(in: 0..<1)), 30)
+                logger.warning("cannot announce run \(event.runID) (attempt \(failures)): \(error); retrying in \(String(format: "%.1f", wait))s")
+                try await clock.sleep(seconds: wait)
+            }
+        }
     }
 
     /// `page 3/21 skip=200 users=300/2080 (14%)`

@@ -42,7 +42,11 @@ public struct ExtractorService: Service {
     private func runOnce() async {
         let extraction = makeExtraction { Task.isShuttingDownGracefully }
         do {
-            _ = try await extraction.run()
+            // A shutdown also cancels a request or a backoff wait in progress (the page is
+            // then fetched again by the resumed run), so SIGTERM is honoured within seconds.
+            _ = try await cancelWhenGracefulShutdown { try await extraction.run() }
+        } catch is CancellationError {
+            logger.notice("extraction stopped by shutdown; the checkpoint resumes it")
         } catch {
             logger.error("\(error)")
         }

@@ -45,12 +45,15 @@ public struct PageFetcher: Sendable {
     public let clock: any PipelineClock
     public let randomUnit: @Sendable () -> Double
     public let logger: Logger
+    /// Shared by every page and run of the process; nil: no breaker.
+    public let breaker: CircuitBreaker?
 
     public init(
         http: any HTTPFetching, sourceURL: URL, timeoutSeconds: Double, retry: RetryPolicy,
         clock: any PipelineClock, randomUnit: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        logger: Logger
+        logger: Logger, breaker: CircuitBreaker? = nil
     ) {
+        self.breaker = breaker
         self.http = http
         self.sourceURL = sourceURL
         self.timeoutSeconds = timeoutSeconds
@@ -74,11 +77,14 @@ public struct PageFetcher: Sendable {
         var lastError = ""
         for attempt in 1...attempts {
             var retryAfter: Double?
+            if let breaker { try await breaker.waitUntilRequestAllowed() }
             do {
                 let response = try await http.get(url, timeoutSeconds: timeoutSeconds)
                 lastStatus = response.status
                 if response.status == 200 {
-                    return try SourcePageParser.parse(response.body)
+                    let page = try SourcePageParser.parse(response.body)
+                    breaker?.recordSuccess()
+                    return page
                 }
                 lastError = "HTTP \(response.status): \(Self.snippet(response.body))"
                 if response.status == 429 || response.status == 503 {
@@ -89,6 +95,7 @@ public struct PageFetcher: Sendable {
             } catch {
                 lastError = "\(error)"
             }
+            breaker?.recordFailure()
             guard attempt < attempts else { break }
             let wait = retry.delay(beforeRetry: attempt, retryAfter: retryAfter, unit: randomUnit())
             logger.warning("page skip=\(skip) attempt \(attempt)/\(attempts) failed: \(lastError); retrying in \(String(format: "%.1f", wait))s")

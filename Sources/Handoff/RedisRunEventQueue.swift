@@ -26,7 +26,9 @@ public final class RedisRunEventQueue: RunEventQueue {
     private let claimIdleMilliseconds: Int
     private let createdGroups = Mutex<Set<String>>([])
 
-    public init(url: String, logger: Logger, claimIdleMilliseconds: Int = 300_000) throws {
+    /// `claimIdleMilliseconds` is `CLAIM_IDLE_SECONDS`: consumers refresh their entry every
+    /// third of it (`keepClaimed`), so only the entries of dead consumers reach it.
+    public init(url: String, logger: Logger, claimIdleMilliseconds: Int = 60_000) throws {
         let endpoint = try RedisEndpoint(url: url)
         writer = RedisConnection(endpoint: endpoint)
         reader = RedisConnection(endpoint: endpoint)
@@ -48,7 +50,7 @@ public final class RedisRunEventQueue: RunEventQueue {
     public func next(at handoff: HandoffPoint, group: String, consumer: String, waitMilliseconds: Int) async throws -> Delivery? {
         try await ensureGroup(group, at: handoff)
         let claimIdle = claimIdleMilliseconds
-        let entry = try await readExecutor.run { [reader] () -> StreamEntry? in
+        let entry = try await forgettingLostGroup(group, at: handoff) { try await self.readExecutor.run { [reader] () -> StreamEntry? in
             let stream = handoff.stream
             // 1. This consumer's own unacknowledged entries (a restart, or a failed handling).
             if let entry = try Self.firstEntry(of: reader.command(
@@ -65,7 +67,7 @@ public final class RedisRunEventQueue: RunEventQueue {
             let fresh = try reader.command(
                 ["XREADGROUP", "GROUP", group, consumer, "COUNT", "1", "BLOCK", String(max(waitMilliseconds, 1)), "STREAMS", stream, ">"])
             return Self.firstEntry(of: fresh.array?.first)
-        }
+        } }
         guard let entry else { return nil }
         return try await delivery(of: entry, at: handoff, group: group)
     }
@@ -76,7 +78,43 @@ public final class RedisRunEventQueue: RunEventQueue {
         }
     }
 
+    public var claimRefreshSeconds: Double? { Double(claimIdleMilliseconds) / 3000 }
+
+    /// Resets the entry's idle time with `XCLAIM … JUSTID` (which does not count a delivery),
+    /// but only while the entry is still pending for `consumer`: checked and claimed in one
+    /// script, so a consumer never takes back an entry another one already claimed.
+    public func keepClaimed(_ delivery: Delivery, group: String, consumer: String) async throws -> Bool {
+        let reply = try await writeExecutor.run { [writer] in
+            try writer.command([
+                "EVAL", Self.keepClaimedScript, "1", delivery.handoff.stream, group, consumer, delivery.messageID,
+            ])
+        }
+        return reply.integer == 1
+    }
+
+    static let keepClaimedScript = """
+        local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+        if #pending == 0 then return 0 end
+        redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+        return 1
+        """
+
     // MARK: - Internals
+
+    /// A Redis that restarted without its data (or lost the last second of it) no longer
+    /// knows the group: forget that it was created, so the next call creates it again.
+    private func forgettingLostGroup<T: Sendable>(_ group: String, at handoff: HandoffPoint, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RedisError {
+            if case .server(_, let message) = error, message.hasPrefix("NOGROUP") {
+                let key = "\(handoff.stream)/\(group)"
+                _ = createdGroups.withLock { $0.remove(key) }
+                logger.warning("consumer group missing on the server; it will be created again", metadata: ["stream": "\(handoff.stream)", "group": "\(group)"])
+            }
+            throw error
+        }
+    }
 
     private struct StreamEntry: Sendable {
         let id: String

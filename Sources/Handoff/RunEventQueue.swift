@@ -40,6 +40,17 @@ public protocol RunEventQueue: Sendable {
     func next(at handoff: HandoffPoint, group: String, consumer: String, waitMilliseconds: Int) async throws -> Delivery?
     /// Marks a delivery done for `group`; it is never delivered to that group again.
     func acknowledge(_ delivery: Delivery, group: String) async throws
+    /// Tells the queue that `consumer` is still handling `delivery`, so no other consumer
+    /// claims it as abandoned however long the handling takes. Returns false when the
+    /// delivery is no longer this consumer's (another one claimed it meanwhile).
+    func keepClaimed(_ delivery: Delivery, group: String, consumer: String) async throws -> Bool
+    /// How often a consumer calls `keepClaimed` while handling; nil when never needed.
+    var claimRefreshSeconds: Double? { get }
+}
+
+extension RunEventQueue {
+    public func keepClaimed(_ delivery: Delivery, group: String, consumer: String) async throws -> Bool { true }
+    public var claimRefreshSeconds: Double? { nil }
 }
 
 /// Undecodable payloads are still delivered (so they can be acknowledged and not loop

@@ -1,6 +1,7 @@
 import ETLCore
 import Foundation
 import Logging
+import RedisClient
 
 /// The loop every downstream stage runs: take the next delivery, handle it, acknowledge it.
 ///
@@ -11,6 +12,11 @@ import Logging
 ///   blocks the stage.
 /// - Losing the queue (Redis down) never ends the loop: it logs, backs off and reconnects.
 /// - Cancellation (graceful shutdown) is checked between deliveries, never inside one.
+/// - While a delivery is handled, the consumer refreshes its claim on it every
+///   `queue.claimRefreshSeconds` (`XCLAIM … JUSTID`), so a long handling is never taken for a
+///   dead consumer's; only a consumer that stopped (killed, frozen) loses its entries.
+/// - A handling that failed because the queue itself was unreachable (Redis down while the
+///   handler announced) does not count towards `maxDeliveries`: an outage never fails a run.
 public struct StageConsumer: Sendable {
     public let queue: any RunEventQueue
     public let handoff: HandoffPoint
@@ -79,8 +85,14 @@ public struct StageConsumer: Sendable {
             "run_id": "\(delivery.event.runID)", "message_id": "\(delivery.messageID)", "delivery": "\(delivery.deliveryCount)",
         ]
         do {
-            try await handle(delivery)
+            try await withClaimKept(delivery) { try await handle(delivery) }
         } catch {
+            if Self.isQueueUnavailable(error) {
+                let wait = min(retry.delay(beforeRetry: 1, unit: .random(in: 0..<1)), 30)
+                logger.warning("handling stopped by a queue outage, will retry", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+                try? await clock.sleep(seconds: wait)
+                return
+            }
             guard delivery.deliveryCount >= maxDeliveries else {
                 let wait = retry.delay(beforeRetry: delivery.deliveryCount, unit: .random(in: 0..<1))
                 logger.error("handling failed, will retry", metadata: metadata.merging(["error": "\(error)", "retry_in_s": "\(wait)"]) { $1 })
@@ -100,6 +112,46 @@ public struct StageConsumer: Sendable {
         } catch {
             // Not acknowledged means delivered again later; handlers are idempotent.
             logger.warning("acknowledge failed; the run will be delivered again", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    /// Runs `body` while a side task refreshes the claim on `delivery`.
+    private func withClaimKept(_ delivery: Delivery, _ body: () async throws -> Void) async throws {
+        guard let interval = queue.claimRefreshSeconds, interval > 0 else { return try await body() }
+        let queue = self.queue, group = self.group, consumer = self.consumer, logger = self.logger
+        let heartbeat = Task {
+            var lost = false
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
+                } catch {
+                    return
+                }
+                do {
+                    let kept = try await queue.keepClaimed(delivery, group: group, consumer: consumer)
+                    if !kept, !lost {
+                        lost = true
+                        logger.warning("another consumer claimed this run while it was handled here; both outputs are identical",
+                                       metadata: ["run_id": "\(delivery.event.runID)", "message_id": "\(delivery.messageID)"])
+                    }
+                } catch {
+                    logger.debug("could not refresh the claim", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        defer { heartbeat.cancel() }
+        try await body()
+    }
+
+    /// Errors that mean "Redis is unreachable", not "this run cannot be handled".
+    static func isQueueUnavailable(_ error: any Error) -> Bool {
+        guard let error = error as? RedisError else { return false }
+        switch error {
+        case .connectionFailed, .connectionLost: return true
+        // A restarting Redis answers LOADING while it replays its AOF.
+        case .server(_, let message):
+            return ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN"].contains { message.hasPrefix($0) }
+        default: return false
         }
     }
 }

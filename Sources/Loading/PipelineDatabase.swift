@@ -27,8 +27,30 @@ public final class PipelineDatabase: Sendable {
             // (Takes effect only when the file is created; harmless afterwards.)
             try db.execute(sql: "PRAGMA page_size = 65536")
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        pool = try Self.openAndMigrate(path: path, configuration: configuration)
+    }
+
+    /// Opens the pool and applies the migrations, retrying while another process (a saver
+    /// replica starting at the same moment) holds the new file's lock or is applying the same
+    /// migration: SQLite then answers `database is locked` to `PRAGMA journal_mode = WAL`, or
+    /// `table … already exists` to the loser of the migration race. Found by the chaos test.
+    static func openAndMigrate(path: String, configuration: Configuration, attempts: Int = 12) throws -> DatabasePool {
+        var attempt = 1
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try migrator.migrate(pool)
+                return pool
+            } catch let error as DatabaseError where attempt < attempts && isStartupRace(error) {
+                Thread.sleep(forTimeInterval: min(0.05 * pow(2, Double(attempt - 1)), 2) * Double.random(in: 0.5...1.5))
+                attempt += 1
+            }
+        }
+    }
+
+    static func isStartupRace(_ error: DatabaseError) -> Bool {
+        if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { return true }
+        return error.resultCode == .SQLITE_ERROR && (error.message ?? "").contains("already exists")
     }
 
     // MARK: - Schema

@@ -13,6 +13,9 @@ import ServiceLifecycle
 /// - Handling is idempotent (each table is replaced per run in one transaction, the ledger
 ///   never moves back, uploads replace their files), so a re-delivery is harmless.
 /// - On graceful shutdown the run being handled is finished first; the next one is not started.
+/// - Every `reconcileIntervalSeconds` it loads the transformed runs (processed and DLQ files
+///   older than the interval) that `etl_runs` does not know at all: runs whose `phase2`
+///   announcement was lost (Redis killed within its AOF fsync window).
 public struct SaverService: Service {
     public static let group = "saver"
 
@@ -26,14 +29,17 @@ public struct SaverService: Service {
     public let waitMilliseconds: Int
     public let maxDeliveries: Int
     public let upload: RunUploadAttempt
+    public let reconcileIntervalSeconds: Double
     private let loader: RunLoader
 
     public init(
         database: PipelineDatabase, queue: any RunEventQueue, uploader: any RunFileUploader, dataDirectory: URL,
         retry: RetryPolicy, maxUploadBackoffSeconds: Double = 300, clock: any PipelineClock = SystemClock(),
         inFlight: UploadsInFlight = UploadsInFlight(), logger: Logger,
-        consumerName: String = StageConsumer.defaultConsumerName(), waitMilliseconds: Int = 1000, maxDeliveries: Int = 5
+        consumerName: String = StageConsumer.defaultConsumerName(), waitMilliseconds: Int = 1000, maxDeliveries: Int = 5,
+        reconcileIntervalSeconds: Double = 60
     ) {
+        self.reconcileIntervalSeconds = reconcileIntervalSeconds
         self.database = database
         self.queue = queue
         self.dataDirectory = dataDirectory
@@ -54,18 +60,70 @@ public struct SaverService: Service {
             queue: queue, handoff: .phase2, group: Self.group, consumer: consumerName, maxDeliveries: maxDeliveries,
             retry: retry, clock: clock, logger: logger, waitMilliseconds: waitMilliseconds)
         logger.info("saver listening", metadata: ["stream": "\(HandoffPoint.phase2.stream)", "database": "\(database.path)"])
+        let interval = reconcileIntervalSeconds
         await cancelWhenGracefulShutdown {
-            await consumer.run(
-                handle: { delivery in
-                    // An unstructured task does not inherit cancellation: a shutdown lets the
-                    // current run finish (its transaction is not rolled back half-way).
-                    try await Task { try await self.handle(delivery.event) }.value
-                },
-                giveUp: { delivery, error in
-                    try await Task { try await self.recordGiveUp(delivery.event, error: error) }.value
-                })
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await consumer.run(
+                        handle: { delivery in
+                            // An unstructured task does not inherit cancellation: a shutdown lets the
+                            // current run finish (its transaction is not rolled back half-way).
+                            try await Task { try await self.handle(delivery.event) }.value
+                        },
+                        giveUp: { delivery, error in
+                            try await Task { try await self.recordGiveUp(delivery.event, error: error) }.value
+                        })
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        // Real time (not the injected clock): file ages are wall-clock too.
+                        do { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) } catch { return }
+                        await self.loadUnannouncedRuns(olderThan: interval)
+                    }
+                }
+                await group.waitForAll()
+            }
         }
         logger.info("saver stopped")
+    }
+
+    /// Transformed runs (processed and DLQ files in place, untouched for `seconds`) that
+    /// `etl_runs` does not know: their announcement never reached the saver.
+    public func unannouncedRuns(olderThan seconds: Double) async throws -> [RunID] {
+        let directory = RunFiles.processedDirectory(dataDirectory)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let now = Date()  // compared with file modification times
+        var runs: [RunID] = []
+        for name in names.sorted() where name.hasPrefix("etl_") && name.hasSuffix(".jsonl") {
+            guard let runID = RunID(String(name.dropFirst("etl_".count).dropLast(".jsonl".count))) else { continue }
+            let files = RunFiles(dataDirectory: dataDirectory, runID: runID)
+            guard FileManager.default.fileExists(atPath: files.deadLetter.path),
+                let modified = (try? FileManager.default.attributesOfItem(atPath: files.processed.path))?[.modificationDate] as? Date,
+                now.timeIntervalSince(modified) >= seconds
+            else { continue }
+            if try await database.run(runID) == nil { runs.append(runID) }
+        }
+        return runs
+    }
+
+    func loadUnannouncedRuns(olderThan seconds: Double) async {
+        let runs: [RunID]
+        do {
+            runs = try await unannouncedRuns(olderThan: seconds)
+        } catch {
+            logger.error("cannot look for unannounced runs", metadata: ["error": "\(error)"])
+            return
+        }
+        for runID in runs {
+            if Task.isCancelled { return }
+            logger.warning("run transformed \(Int(seconds))s ago but never announced to the saver; loading it", metadata: ["run_id": "\(runID)"])
+            let event = RunEvent(runID: runID, status: .transformed)
+            do {
+                try await Task { try await self.handle(event) }.value
+            } catch {
+                logger.error("could not load the unannounced run", metadata: ["run_id": "\(runID)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Handles one `phase2_complete` event (public for tests and tools).

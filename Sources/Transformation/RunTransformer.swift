@@ -32,11 +32,15 @@ public struct TransformResult: Sendable, Equatable {
 /// Transforms one run's raw file into its processed and DLQ files.
 ///
 /// - Streams line by line (`LineReader`): memory stays flat whatever the file size.
-/// - Both outputs are written under `.tmp` names, synced, then renamed: the DLQ first, the
+/// - Both outputs are written under temporary names unique to this writer
+///   (`<final>.tmp-<pid>-<random>`, see `AtomicLineFile`), synced, then renamed: the DLQ first, the
 ///   processed file last, so "the processed file exists" means the run is completely done.
 /// - Idempotent: when both outputs already exist they are only counted, so a re-delivered
-///   announcement never rewrites or duplicates anything. Leftovers of a crashed attempt
-///   (`.tmp` files, a DLQ without its processed file) are simply overwritten.
+///   announcement never rewrites or duplicates anything. A DLQ without its processed file
+///   (a crash between the two renames) is simply replaced; temporary files of a crashed
+///   writer are never reused (the service removes them at start). Two replicas transforming
+///   the same run concurrently each write their own temporary files and rename complete,
+///   identical files over each other: never a mix, never a line twice.
 public struct RunTransformer: Sendable {
     public let lineTransformer: LineTransformer
 
@@ -70,7 +74,7 @@ public struct RunTransformer: Sendable {
         do {
             deadLetter = try AtomicLineFile(finalPath: files.deadLetter.path)
         } catch {
-            try? FileManager.default.removeItem(atPath: processed.temporaryPath)
+            processed.discard()
             throw error
         }
         do {
@@ -92,8 +96,8 @@ public struct RunTransformer: Sendable {
             try processed.commit()
             return TransformResult(validCount: valid, invalidCount: invalid, lineCount: valid + invalid, alreadyTransformed: false)
         } catch {
-            try? FileManager.default.removeItem(atPath: processed.temporaryPath)
-            try? FileManager.default.removeItem(atPath: deadLetter.temporaryPath)
+            processed.discard()
+            deadLetter.discard()
             throw error
         }
     }

@@ -18,6 +18,14 @@ import ServiceLifecycle
 ///      in the event.
 ///    - after `maxDeliveries` failed attempts the run is announced on `phase2` as `.failed`
 ///      with the reason.
+/// 3. Every `RECONCILE_INTERVAL_SECONDS` it repeats the scan of step 1 for raw files older
+///    than that interval: a run whose `phase1` announcement was lost (Redis killed within
+///    its AOF fsync window) is still transformed and announced.
+/// At start it also deletes the temporary output files of writers that died (see
+/// `AtomicLineFile.removeStaleTemporaries`). Replicas may run side by side: the consumer
+/// group gives each run to one of them, and when two ever transform the same run (a claim
+/// of a slow consumer, two start-up scans) each writes its own temporary files and renames
+/// identical complete files.
 /// File work runs on a `BlockingExecutor`, off the cooperative pool. A graceful shutdown
 /// (SIGTERM) lets the run in progress finish and be announced, then the service returns.
 public final class TransformerService: Service {
@@ -56,39 +64,75 @@ public final class TransformerService: Service {
             "data_dir": "\(dataDirectory.path)", "departments": "\(transformer.lineTransformer.validator.departments.count)",
             "age_range": "\(RecordValidator.format(configuration.ageRange.lowerBound))...\(RecordValidator.format(configuration.ageRange.upperBound))",
         ])
+        await removeStaleTemporaries()
         await processUnannouncedRuns()
 
         let consumer = StageConsumer(
             queue: queue, handoff: .phase1, group: Self.consumerGroup, consumer: consumerName, maxDeliveries: maxDeliveries,
             retry: configuration.common.retry, clock: clock, logger: logger, waitMilliseconds: waitMilliseconds)
+        let interval = configuration.common.reconcileIntervalSeconds
         await cancelWhenGracefulShutdown {
-            await consumer.run(
-                handle: { delivery in try await self.handle(delivery.event) },
-                giveUp: { delivery, error in try await self.recordFailure(of: delivery.event, error: error) })
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await consumer.run(
+                        handle: { delivery in try await self.handle(delivery.event) },
+                        giveUp: { delivery, error in try await self.recordFailure(of: delivery.event, error: error) })
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        // Real time (not the injected clock): file ages are wall-clock too.
+                        do { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) } catch { return }
+                        await self.processUnannouncedRuns(olderThan: interval)
+                    }
+                }
+                await group.waitForAll()
+            }
         }
         logger.info("transformer stopped")
     }
 
+    private func removeStaleTemporaries() async {
+        let dataDirectory = configuration.common.dataDirectory
+        let removed = (try? await executor.run {
+            [RunFiles.processedDirectory(dataDirectory), RunFiles.deadLetterDirectory(dataDirectory)]
+                .flatMap { AtomicLineFile.removeStaleTemporaries(in: $0.path) }
+        }) ?? []
+        for path in removed { logger.notice("removed a temporary file left by a writer that died", metadata: ["path": "\(path)"]) }
+    }
+
     // MARK: Start-up scan
 
-    /// Runs whose raw file is complete but which have no outputs yet, oldest first.
-    public func pendingRuns() throws -> [RunID] {
+    /// Runs whose raw file is complete but which have no outputs yet, oldest first; with
+    /// `olderThan`, only raw files not modified for that many seconds (the consumer gets
+    /// fresh ones through the queue).
+    public func pendingRuns(olderThan seconds: Double? = nil) throws -> [RunID] {
         let dataDirectory = configuration.common.dataDirectory
-        let names = try FileManager.default.contentsOfDirectory(atPath: RunFiles.rawDirectory(dataDirectory).path)
+        let rawDirectory = RunFiles.rawDirectory(dataDirectory)
+        let names = try FileManager.default.contentsOfDirectory(atPath: rawDirectory.path)
+        let now = Date()  // compared with file modification times
         return names.compactMap(RunFiles.runID(ofRawFileNamed:))
             .filter { !RunTransformer.isTransformed(RunFiles(dataDirectory: dataDirectory, runID: $0)) }
+            .filter { runID in
+                guard let seconds else { return true }
+                let path = RunFiles(dataDirectory: dataDirectory, runID: runID).raw.path
+                let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+                return modified.map { now.timeIntervalSince($0) >= seconds } ?? false
+            }
             .sorted()
     }
 
-    private func processUnannouncedRuns() async {
+    func processUnannouncedRuns(olderThan seconds: Double? = nil) async {
         let runs: [RunID]
         do {
-            runs = try await executor.run { try self.pendingRuns() }
+            runs = try await executor.run { try self.pendingRuns(olderThan: seconds) }
         } catch {
             logger.error("cannot list raw files", metadata: ["error": "\(error)"])
             return
         }
-        if !runs.isEmpty { logger.info("found \(runs.count) raw file(s) not transformed yet") }
+        if !runs.isEmpty {
+            logger.info(seconds == nil ? "found \(runs.count) raw file(s) not transformed yet"
+                : "found \(runs.count) raw file(s) not transformed \(Int(seconds!))s after they appeared; their announcement was lost")
+        }
         for runID in runs {
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             do {

@@ -21,12 +21,18 @@ struct ExtractorCommand: AsyncParsableCommand {
         let configuration = loadConfigurationOrExit(ExtractorConfiguration.init)
         PipelineLogging.bootstrap(level: configuration.common.logLevel)
         let logger = Logger(label: "extractor")
-        let queue = try RedisRunEventQueue(url: configuration.common.redisURL, logger: logger)
+        let queue = try RedisRunEventQueue(
+            url: configuration.common.redisURL, logger: logger,
+            claimIdleMilliseconds: Int(configuration.common.claimIdleSeconds * 1000))
         let clock = SystemClock()
+        // One breaker for the process: failures count across pages and runs.
+        let breaker = CircuitBreaker(
+            threshold: configuration.circuitBreakerThreshold, cooldownSeconds: configuration.circuitBreakerCooldownSeconds,
+            clock: clock, logger: logger)
         let makeExtraction: @Sendable (@escaping @Sendable () -> Bool) -> Extraction = { shouldStop in
             let fetcher = PageFetcher(
                 http: CurlSource(), sourceURL: configuration.sourceURL, timeoutSeconds: configuration.httpTimeoutSeconds,
-                retry: configuration.common.retry, clock: clock, logger: logger)
+                retry: configuration.common.retry, clock: clock, logger: logger, breaker: breaker)
             return Extraction(configuration: configuration, fetcher: fetcher, queue: queue, clock: clock, logger: logger, shouldStop: shouldStop)
         }
         if once {
@@ -42,7 +48,7 @@ struct ExtractorCommand: AsyncParsableCommand {
     private func runOnce(_ extraction: Extraction, logger: Logger) async throws {
         let outcome = Mutex<Result<ExtractionOutcome, any Error>?>(nil)
         let job = OneShot {
-            let result = await Result(catching: { try await extraction.run() })
+            let result = await Result(catching: { try await cancelWhenGracefulShutdown { try await extraction.run() } })
             outcome.withLock { $0 = result }
         }
         let group = ServiceGroup(configuration: .init(
@@ -50,6 +56,8 @@ struct ExtractorCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         switch outcome.withLock({ $0 }) {
+        case .failure(is CancellationError):
+            return  // stopped by SIGTERM/SIGINT; the checkpoint resumes the run
         case .failure(let error):
             FileHandle.standardError.write(Data("extractor: \(error)\n".utf8))
             throw ExitCode(1)

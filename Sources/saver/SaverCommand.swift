@@ -35,11 +35,12 @@ struct SaverCommand: AsyncParsableCommand {
             logger.critical("cannot open the database", metadata: ["path": "\(config.databasePath)", "error": "\(error)"])
             throw ExitCode(1)
         }
-        let queue = try RedisRunEventQueue(url: config.common.redisURL, logger: logger)
+        let queue = try RedisRunEventQueue(
+            url: config.common.redisURL, logger: logger, claimIdleMilliseconds: Int(config.common.claimIdleSeconds * 1000))
         let uploader = SFTPRunFileUploader(configuration: config.sftp, logger: logger)
         let saver = SaverService(
             database: database, queue: queue, uploader: uploader, dataDirectory: config.common.dataDirectory,
-            retry: config.common.retry, logger: logger)
+            retry: config.common.retry, logger: logger, reconcileIntervalSeconds: config.common.reconcileIntervalSeconds)
         let retrier = UploadRetryService(saver: saver, pollSeconds: uploadPollSeconds)
 
         let group = ServiceGroup(configuration: .init(

@@ -34,7 +34,9 @@ struct Transformer: AsyncParsableCommand {
 
         let queue: RedisRunEventQueue
         do {
-            queue = try RedisRunEventQueue(url: configuration.common.redisURL, logger: logger)
+            queue = try RedisRunEventQueue(
+                url: configuration.common.redisURL, logger: logger,
+                claimIdleMilliseconds: Int(configuration.common.claimIdleSeconds * 1000))
         } catch {
             Self.fail("configuration error: REDIS_URL='\(configuration.common.redisURL)' is invalid: \(error)")
         }

@@ -92,14 +92,62 @@ struct RunTransformerTests {
         defer { directory.cleanup() }
         let files = RunFiles(dataDirectory: directory.url, runID: RunID("20261122_030000")!)
         try writeLines([userLine(), "[]"], to: files.raw)
-        // A crash after the DLQ was renamed but before the processed file was.
-        try writeLines(["stale tmp"], to: URL(fileURLWithPath: files.processed.path + ".tmp"))
+        // A crash after the DLQ was renamed but before the processed file was: the dead
+        // writer's temporary file stays, under its own name, and is never appended to.
+        let stale = files.processed.path + ".tmp-999999-dead"
+        try writeLines(["stale tmp"], to: URL(fileURLWithPath: stale))
         try writeLines(["stale dlq 1", "stale dlq 2", "stale dlq 3"], to: files.deadLetter)
 
         let result = try transformer.transform(files)
         #expect(result == TransformResult(validCount: 1, invalidCount: 1, lineCount: 2, alreadyTransformed: false))
         #expect(try readLines(files.deadLetter).count == 1)
+        #expect(try readLines(files.processed).count == 1)
+        #expect(listDirectory(files.processed.deletingLastPathComponent()) == ["etl_20261122_030000.jsonl", "etl_20261122_030000.jsonl.tmp-999999-dead"])
+        // What the service does at start: a dead writer's temporary file goes.
+        let removed = AtomicLineFile.removeStaleTemporaries(in: files.processed.deletingLastPathComponent().path, quietSeconds: 0)
+        #expect(removed == [stale])
         #expect(listDirectory(files.processed.deletingLastPathComponent()) == ["etl_20261122_030000.jsonl"])
+    }
+
+    /// The weakness the chaos work fixed: with the fixed name `<final>.tmp`, two writers of
+    /// the same run (two replicas after a claim of a slow consumer) truncated and interleaved
+    /// each other's temporary file. Unique temporary names give each its own file.
+    @Test func twoWritersOfTheSameRunNeverMixTheirFiles() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let files = RunFiles(dataDirectory: directory.url, runID: RunID("20261122_030000")!)
+        let run = GeneratedRun(count: 3000)
+        try writeLines(run.lines, to: files.raw)
+        let transformer = self.transformer
+        let results = try await withThrowingTaskGroup(of: TransformResult.self) { group in
+            for _ in 0..<4 { group.addTask { try transformer.transform(files) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 4)
+        #expect(try readLines(files.processed).count == run.valid)
+        #expect(try readLines(files.deadLetter).count == run.invalid)
+        #expect(listDirectory(files.processed.deletingLastPathComponent()) == ["etl_20261122_030000.jsonl"])
+        #expect(listDirectory(files.deadLetter.deletingLastPathComponent()) == ["invalid_users_20261122_030000.jsonl"])
+    }
+
+    @Test func temporaryNamesAreUniqueAndCarryTheWriterPID() throws {
+        let a = AtomicLineFile.uniqueTemporaryPath(for: "/d/etl_1.jsonl")
+        let b = AtomicLineFile.uniqueTemporaryPath(for: "/d/etl_1.jsonl")
+        #expect(a != b)
+        #expect(a.hasPrefix("/d/etl_1.jsonl.tmp-\(getpid())-"))
+        #expect(AtomicLineFile.writerPID(ofTemporaryNamed: (a as NSString).lastPathComponent) == getpid())
+        #expect(AtomicLineFile.writerPID(ofTemporaryNamed: "etl_1.jsonl") == nil)
+        #expect(AtomicLineFile.writerPID(ofTemporaryNamed: "records_1.jsonl.tmp") == nil)
+    }
+
+    @Test func aLiveWritersTemporaryFileIsKept() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let mine = try AtomicLineFile(finalPath: directory.url.appendingPathComponent("etl_x.jsonl").path)
+        try mine.writer.writeLine("x")
+        #expect(AtomicLineFile.removeStaleTemporaries(in: directory.url.path, quietSeconds: 0).isEmpty)
+        try mine.commit()
+        #expect(listDirectory(directory.url) == ["etl_x.jsonl"])
     }
 
     @Test func anEmptyRawFileGivesEmptyOutputs() throws {
