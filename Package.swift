@@ -39,6 +39,11 @@ let package = Package(
         .target(name: "ETLCore", dependencies: [
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The SQLite row types the saver writes and the api reads
+        .target(name: "PipelineSchema", dependencies: [
+            "ETLCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // Durable stage-to-stage handoff (Redis Streams + the SPEC's pub/sub channels)
         .target(name: "Handoff", dependencies: [
             "ETLCore", "RedisClient",
@@ -57,13 +62,13 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Loading", dependencies: [
-            "ETLCore", "Handoff", "SFTPClient",
+            "ETLCore", "Handoff", "SFTPClient", "PipelineSchema",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "ResultsAPI", dependencies: [
-            "ETLCore",
+            "ETLCore", "PipelineSchema",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -123,7 +128,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "LoadingTests", dependencies: ["Loading", "TestSupport"]),
+        .testTarget(name: "LoadingTests", dependencies: ["Loading", "PipelineSchema", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "HandoffTests", dependencies: [
@@ -135,7 +140,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Extraction", "Transformation", "Loading", "FixtureSource", "Handoff", "ETLCore", "TestSupport",
+            "Extraction", "Transformation", "Loading", "PipelineSchema", "FixtureSource", "Handoff", "ETLCore", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

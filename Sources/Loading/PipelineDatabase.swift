@@ -1,6 +1,7 @@
 import ETLCore
 import Foundation
 import GRDB
+import PipelineSchema
 
 /// The saver's SQLite database (`DATABASE_PATH`): a GRDB `DatabasePool` in WAL mode, so the
 /// API reads while the saver writes. The schema is created and upgraded by migrations.
@@ -274,81 +275,5 @@ public final class PipelineDatabase: Sendable {
     static func jsonArray(_ strings: [String]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: strings, options: [.withoutEscapingSlashes])) ?? Data("[]".utf8)
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// One `etl_runs` row.
-public struct RunRecord: Sendable, Equatable {
-    public var id: String
-    public var runTimestamp: String
-    public var status: String
-    public var rawFile: String?
-    public var processedFile: String?
-    public var dlqFile: String?
-    public var extractedCount: Int?
-    public var validCount: Int?
-    public var invalidCount: Int?
-    public var extractStartedAt: String?
-    public var extractFinishedAt: String?
-    public var transformStartedAt: String?
-    public var transformFinishedAt: String?
-    public var loadStartedAt: String?
-    public var loadFinishedAt: String?
-    public var uploadFinishedAt: String?
-    public var uploadedFiles: [String]?
-    public var uploadAttempts: Int
-    public var nextUploadAt: String?
-    public var error: String?
-    public var createdAt: String
-    public var updatedAt: String
-
-    init(row: Row) {
-        id = row["id"]
-        runTimestamp = row["run_timestamp"]
-        status = row["status"]
-        rawFile = row["raw_file"]
-        processedFile = row["processed_file"]
-        dlqFile = row["dlq_file"]
-        extractedCount = row["extracted_count"]
-        validCount = row["valid_count"]
-        invalidCount = row["invalid_count"]
-        extractStartedAt = row["extract_started_at"]
-        extractFinishedAt = row["extract_finished_at"]
-        transformStartedAt = row["transform_started_at"]
-        transformFinishedAt = row["transform_finished_at"]
-        loadStartedAt = row["load_started_at"]
-        loadFinishedAt = row["load_finished_at"]
-        uploadFinishedAt = row["upload_finished_at"]
-        uploadedFiles = (row["uploaded_files"] as String?).flatMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String]
-        }
-        uploadAttempts = row["upload_attempts"] ?? 0
-        nextUploadAt = row["next_upload_at"]
-        error = row["error"]
-        createdAt = row["created_at"]
-        updatedAt = row["updated_at"]
-    }
-
-    public var runStatus: RunStatus? { RunStatus(rawValue: status) }
-
-    /// The row as a run event (what the saver announces on `phase3_complete`).
-    public var event: RunEvent? {
-        guard let runID = RunID(id), let status = runStatus else { return nil }
-        var event = RunEvent(runID: runID, status: status)
-        event.rawFile = rawFile
-        event.processedFile = processedFile
-        event.dlqFile = dlqFile
-        event.extractedCount = extractedCount
-        event.validCount = validCount
-        event.invalidCount = invalidCount
-        event.extractStartedAt = extractStartedAt
-        event.extractFinishedAt = extractFinishedAt
-        event.transformStartedAt = transformStartedAt
-        event.transformFinishedAt = transformFinishedAt
-        event.loadStartedAt = loadStartedAt
-        event.loadFinishedAt = loadFinishedAt
-        event.uploadedFiles = uploadedFiles
-        event.error = error
-        return event
     }
 }

@@ -2,6 +2,7 @@ import ETLCore
 import Foundation
 import Hummingbird
 import Logging
+import PipelineSchema
 
 /// The read-only results API over the saver's database (see the SPEC §2 "api").
 ///
@@ -101,7 +102,7 @@ private func addUserRoutes(to router: Router<BasicRequestContext>, store: Result
 private func addServiceRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, metrics: RequestMetrics) {
     router.get("health") { _, _ -> Response in
         let state = await store.state()
-        var latest: RunDTO?
+        var latest: RunRecord?
         if state == .ok {
             latest = try? await store.read { db in try RunQueries.latest(db: db) }
         }
@@ -162,7 +163,7 @@ public func makeAPIApplication(configuration: APIConfiguration, logger: Logger) 
 struct Health: Encodable {
     var status: String
     var database: String
-    var latestRun: RunDTO?
+    var latestRun: RunRecord?
 
     enum CodingKeys: String, CodingKey {
         case status, database, latestRun = "latest_run"

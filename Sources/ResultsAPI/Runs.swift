@@ -2,97 +2,7 @@ import ETLCore
 import Foundation
 import GRDB
 import Hummingbird
-
-/// One `etl_runs` row as the API shows it. Every field is always present (null when unknown),
-/// so clients see a stable shape.
-public struct RunDTO: Codable, Sendable, Equatable {
-    public var id: String
-    public var runTimestamp: String
-    public var status: String
-    public var rawFile: String?
-    public var processedFile: String?
-    public var dlqFile: String?
-    public var extractedCount: Int?
-    public var validCount: Int?
-    public var invalidCount: Int?
-    public var extractStartedAt: String?
-    public var extractFinishedAt: String?
-    public var transformStartedAt: String?
-    public var transformFinishedAt: String?
-    public var loadStartedAt: String?
-    public var loadFinishedAt: String?
-    public var uploadFinishedAt: String?
-    public var uploadedFiles: [String]
-    public var uploadAttempts: Int
-    public var nextUploadAt: String?
-    public var error: String?
-    public var createdAt: String?
-    public var updatedAt: String?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, runTimestamp = "run_timestamp", status
-        case rawFile = "raw_file", processedFile = "processed_file", dlqFile = "dlq_file"
-        case extractedCount = "extracted_count", validCount = "valid_count", invalidCount = "invalid_count"
-        case extractStartedAt = "extract_started_at", extractFinishedAt = "extract_finished_at"
-        case transformStartedAt = "transform_started_at", transformFinishedAt = "transform_finished_at"
-        case loadStartedAt = "load_started_at", loadFinishedAt = "load_finished_at"
-        case uploadFinishedAt = "upload_finished_at", uploadedFiles = "uploaded_files", uploadAttempts = "upload_attempts"
-        case nextUploadAt = "next_upload_at", error, createdAt = "created_at", updatedAt = "updated_at"
-    }
-
-    init(row: Row) {
-        id = row["id"]
-        runTimestamp = row["run_timestamp"] ?? ""
-        status = row["status"] ?? ""
-        rawFile = row["raw_file"]
-        processedFile = row["processed_file"]
-        dlqFile = row["dlq_file"]
-        extractedCount = row["extracted_count"]
-        validCount = row["valid_count"]
-        invalidCount = row["invalid_count"]
-        extractStartedAt = row["extract_started_at"]
-        extractFinishedAt = row["extract_finished_at"]
-        transformStartedAt = row["transform_started_at"]
-        transformFinishedAt = row["transform_finished_at"]
-        loadStartedAt = row["load_started_at"]
-        loadFinishedAt = row["load_finished_at"]
-        uploadFinishedAt = row["upload_finished_at"]
-        uploadedFiles = (row["uploaded_files"] as String?)
-            .flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
-        uploadAttempts = row["upload_attempts"] ?? 0
-        nextUploadAt = row["next_upload_at"]
-        error = row["error"]
-        createdAt = row["created_at"]
-        updatedAt = row["updated_at"]
-    }
-
-    /// Explicit nulls (the synthesized encoder would drop nil members).
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(runTimestamp, forKey: .runTimestamp)
-        try container.encode(status, forKey: .status)
-        try container.encode(rawFile, forKey: .rawFile)
-        try container.encode(processedFile, forKey: .processedFile)
-        try container.encode(dlqFile, forKey: .dlqFile)
-        try container.encode(extractedCount, forKey: .extractedCount)
-        try container.encode(validCount, forKey: .validCount)
-        try container.encode(invalidCount, forKey: .invalidCount)
-        try container.encode(extractStartedAt, forKey: .extractStartedAt)
-        try container.encode(extractFinishedAt, forKey: .extractFinishedAt)
-        try container.encode(transformStartedAt, forKey: .transformStartedAt)
-        try container.encode(transformFinishedAt, forKey: .transformFinishedAt)
-        try container.encode(loadStartedAt, forKey: .loadStartedAt)
-        try container.encode(loadFinishedAt, forKey: .loadFinishedAt)
-        try container.encode(uploadFinishedAt, forKey: .uploadFinishedAt)
-        try container.encode(uploadedFiles, forKey: .uploadedFiles)
-        try container.encode(uploadAttempts, forKey: .uploadAttempts)
-        try container.encode(nextUploadAt, forKey: .nextUploadAt)
-        try container.encode(error, forKey: .error)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(updatedAt, forKey: .updatedAt)
-    }
-}
+import PipelineSchema
 
 /// `GET /etl_runs` query: `limit` (1–1000, default 100), `offset` (≥ 0), `status` (a `RunStatus`).
 struct RunsQuery: Equatable {
@@ -142,16 +52,16 @@ struct RunsQuery: Equatable {
 }
 
 enum RunQueries {
-    static let columns = RunDTO.CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
+    static let columns = RunRecord.CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
 
-    static func list(_ query: RunsQuery, db: Database) throws -> (runs: [RunDTO], total: Int) {
+    static func list(_ query: RunsQuery, db: Database) throws -> (runs: [RunRecord], total: Int) {
         let status = query.status?.rawValue
         let rows = try Row.fetchAll(db.cachedStatement(sql: listSQL), arguments: [status, query.limit, query.offset])
-        return (rows.map(RunDTO.init(row:)), try count(status: status, db: db))
+        return (rows.map(RunRecord.init(row:)), try count(status: status, db: db))
     }
 
     /// The same list as `list`, written straight to JSON: `/etl_runs` is the hottest route
-    /// (the frontend polls it), and this is several times cheaper than `RunDTO` + `JSONEncoder`.
+    /// (the frontend polls it), and this is several times cheaper than `RunRecord` + `JSONEncoder`.
     static func listJSON(_ query: RunsQuery, db: Database) throws -> Page {
         let status = query.status?.rawValue
         var writer = JSONWriter(capacity: 700 * min(query.limit, 200))
@@ -175,10 +85,10 @@ enum RunQueries {
     }
 
     /// `"name":` for each column, in `columns` order, computed once.
-    private static let allKeys = RunDTO.CodingKeys.allCases
-    private static let keyPrefixes: [[UInt8]] = RunDTO.CodingKeys.allCases.map { Array("\"\($0.rawValue)\":".utf8) }
+    private static let allKeys = RunRecord.CodingKeys.allCases
+    private static let keyPrefixes: [[UInt8]] = RunRecord.CodingKeys.allCases.map { Array("\"\($0.rawValue)\":".utf8) }
 
-    /// One row of `SELECT \(columns)` as `RunDTO` encodes it (same members, explicit nulls).
+    /// One row of `SELECT \(columns)` as `RunRecord` encodes it (same members, explicit nulls).
     static func writeRun(_ row: Row, into writer: inout JSONWriter) {
         writer.beginObject()
         for (index, key) in allKeys.enumerated() {
@@ -208,12 +118,12 @@ enum RunQueries {
         writer.endArray()
     }
 
-    static func one(_ id: RunID, db: Database) throws -> RunDTO? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs WHERE id = ?", arguments: [id.timestamp]).map(RunDTO.init(row:))
+    static func one(_ id: RunID, db: Database) throws -> RunRecord? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs WHERE id = ?", arguments: [id.timestamp]).map(RunRecord.init(row:))
     }
 
-    static func latest(db: Database) throws -> RunDTO? {
+    static func latest(db: Database) throws -> RunRecord? {
         try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs ORDER BY run_timestamp DESC, id DESC LIMIT 1")
-            .map(RunDTO.init(row:))
+            .map(RunRecord.init(row:))
     }
 }

@@ -116,7 +116,7 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
         }
     }
 
-    /// The list is written by hand (for speed): it must say exactly what `RunDTO` says.
+    /// The list is written by hand (for speed): it must say exactly what `RunRecord` says.
     @Test func theFastRunListMatchesTheSingleRunEncoding() async throws {
         let fixture = try APIFixture()
         let ids = try await fixture.seed(runs: 4)

@@ -6,6 +6,7 @@ import GRDB
 import Handoff
 import Loading
 import Logging
+import PipelineSchema
 import ServiceLifecycle
 import TestSupport
 import Testing
@@ -96,7 +97,7 @@ struct PipelineIntegrationTests {
             #expect(FileManager.default.contentsEqual(atPath: uploaded, andPath: file.path), "\(uploaded) differs from \(file.path)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: remote.path).filter { $0.contains(".part") }.isEmpty)
-        #expect(Set(run.uploadedFiles ?? []) == Set([files.raw, files.processed, files.deadLetter].map {
+        #expect(Set(run.uploadedFiles) == Set([files.raw, files.processed, files.deadLetter].map {
             remote.appendingPathComponent($0.lastPathComponent).path
         }))
 
@@ -125,7 +126,7 @@ struct PipelineIntegrationTests {
             "SOURCE_PAGE_SIZE": "100", "RETRY_BASE_SECONDS": "0.01", "RETRY_FACTOR": "2", "HTTP_TIMEOUT_SECONDS": "5",
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin",
         ]
-        let failed = try runToExit(extractor, ["--once"], environment: environment, in: stack.data)
+        let failed = try await runToExit(extractor, ["--once"], environment: environment, in: stack.data)
         await broken.stop()
         #expect(failed.status == 1)
         #expect(failed.stderr.contains("skip=200 failed after 4 attempts"))
@@ -136,7 +137,7 @@ struct PipelineIntegrationTests {
 
         let healthy = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 450, seed: 3))
         environment["SOURCE_URL"] = healthy.usersURL
-        let resumed = try runToExit(extractor, ["--once"], environment: environment, in: stack.data)
+        let resumed = try await runToExit(extractor, ["--once"], environment: environment, in: stack.data)
         await healthy.stop()
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try CheckpointStore(dataDirectory: stack.data).load() == nil)
@@ -149,11 +150,11 @@ struct PipelineIntegrationTests {
         #expect(ids == Array(1...450))
     }
 
-    @Test func aBadConfigurationValueStopsTheProcessNamingTheVariable() throws {
+    @Test func aBadConfigurationValueStopsTheProcessNamingTheVariable() async throws {
         let extractor = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/extractor").path
         try #require(FileManager.default.isExecutableFile(atPath: extractor), "build the executables first: swift build")
         let directory = try TestEnvironment.temporaryDirectory("badconfig")
-        let result = try runToExit(extractor, ["--once"], environment: ["SOURCE_PAGE_SIZE": "lots"], in: directory)
+        let result = try await runToExit(extractor, ["--once"], environment: ["SOURCE_PAGE_SIZE": "lots"], in: directory)
         #expect(result.status == 2)
         #expect(result.stderr.contains("SOURCE_PAGE_SIZE='lots' is invalid"))
     }
@@ -173,13 +174,13 @@ struct PipelineIntegrationTests {
     }
 
     /// Runs an executable to completion; returns its exit code and what it printed.
-    func runToExit(_ executable: String, _ arguments: [String], environment: [String: String], in directory: URL) throws
+    func runToExit(_ executable: String, _ arguments: [String], environment: [String: String], in directory: URL) async throws
         -> (status: Int32, stderr: String)
     {
         let log = directory.appendingPathComponent("output-\(UUID().uuidString.prefix(6)).log").path
         let process = try ManagedProcess(executable: executable, arguments: arguments, environment: environment,
                                          workingDirectory: directory, logPath: log)
-        let status = process.waitUntilExit(timeout: 120) ?? -1
+        let status = await process.exitStatus(timeout: 120) ?? -1
         return (status, process.log())
     }
 }

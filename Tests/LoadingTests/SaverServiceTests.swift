@@ -138,7 +138,7 @@ import Testing
         record = try #require(try await database.run(runID))
         #expect(record.uploadAttempts == 2)
         #expect(record.error == nil)
-        #expect(record.uploadedFiles?.count == 3)
+        #expect(record.uploadedFiles.count == 3)
         #expect(uploader.attempts == 3)
         #expect(queue.announced(at: .phase3).map(\.runID) == [runID])
     }

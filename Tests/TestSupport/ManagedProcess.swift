@@ -69,6 +69,14 @@ public final class ManagedProcess: @unchecked Sendable {
         lock.withLock { waitForExit(timeout: timeout) }
     }
 
+    /// The same wait from async code, on a thread of its own: blocking one of the two
+    /// cooperative threads would starve in-process servers the child is talking to.
+    public func exitStatus(timeout: Double = 300) async -> Int32? {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.waitUntilExit(timeout: timeout)) }
+        }
+    }
+
     public func log() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     }
