@@ -27,27 +27,8 @@ readonly USERS="${CONFORMANCE_USERS:-200}"
 log() { printf 'api-conformance: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/api-conformance.XXXXXX")"
-API_PID=""
-cleanup() {
-    if [[ -n "$API_PID" ]] && kill -0 "$API_PID" 2>/dev/null; then
-        kill -TERM "$API_PID" 2>/dev/null || true
-        wait "$API_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-build() {
-    if [[ "${SKIP_BUILD:-0}" == 1 ]]; then return; fi
-    log "building api and etl-seed ($CONFIGURATION)"
-    swift build -c "$CONFIGURATION" --product api >&2
-    swift build -c "$CONFIGURATION" --product etl-seed >&2
-}
+# shellcheck source=scripts/lib/api-process.sh
+source "$ROOT/scripts/lib/api-process.sh"
 
 install_schemathesis() {
     local installed=""
@@ -63,30 +44,15 @@ install_schemathesis() {
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 }
 
-start_api() {
-    local port="$1" token="$2" bin
-    bin="$(swift build -c "$CONFIGURATION" --show-bin-path)"
-    log "seeding $RUNS runs × $USERS users"
-    "$bin/etl-seed" --database "$WORK/data.db" --runs "$RUNS" --users-per-run "$USERS" --invalid-rate 0.2 --seed 7 >&2
-    DATABASE_PATH="$WORK/data.db" API_HOST=127.0.0.1 API_PORT="$port" API_TOKEN="$token" LOG_LEVEL=warning \
-        "$bin/api" >"$WORK/api.log" 2>&1 &
-    API_PID=$!
-    for _ in $(seq 1 100); do
-        if curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; then return; fi
-        kill -0 "$API_PID" 2>/dev/null || { cat "$WORK/api.log" >&2; die "api exited during start-up"; }
-        sleep 0.1
-    done
-    die "api did not answer /health on port $port"
-}
-
 main() {
     command -v curl >/dev/null || die "curl is required"
-    build
+    api_build "$CONFIGURATION"
     install_schemathesis
     local port token status=0
-    port="$(free_port)"
     token="conformance-$RANDOM$RANDOM"
-    start_api "$port" "$token"
+    api_seed "$WORK/data.db" "$RUNS" "$USERS" 0.2 7
+    api_start DATABASE_PATH="$WORK/data.db" API_TOKEN="$token"
+    port="$API_PORT_USED"
     log "running schemathesis against http://127.0.0.1:$port/openapi.json"
     # The token header is given to every generated request; `ignored_auth` also sends each
     # protected request without it and expects the 401 the document promises.

@@ -24,20 +24,8 @@ readonly ENDPOINTS="${BENCH_ENDPOINTS:-/etl_runs /processed_users?limit=100}"
 log() { printf 'bench-api: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/bench-api.XXXXXX")"
-API_PID=""
-cleanup() {
-    if [[ -n "$API_PID" ]] && kill -0 "$API_PID" 2>/dev/null; then
-        kill -TERM "$API_PID" 2>/dev/null || true
-        wait "$API_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=scripts/lib/api-process.sh
+source "$ROOT/scripts/lib/api-process.sh"
 
 # "1.23ms" / "850.00us" / "1.02s" → milliseconds.
 to_ms() {
@@ -50,25 +38,11 @@ to_ms() {
 command -v wrk >/dev/null || die "wrk is required (apt-get install wrk)"
 command -v curl >/dev/null || die "curl is required"
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    log "building api and etl-seed (release)"
-    swift build -c release --product api >&2
-    swift build -c release --product etl-seed >&2
-fi
-BIN="$(swift build -c release --show-bin-path)"
-
+api_build release
 DB="${KEEP_DB:-$WORK/data.db}"
-log "seeding $RUNS runs × $USERS users into $DB"
-"$BIN/etl-seed" --database "$DB" --runs "$RUNS" --users-per-run "$USERS" --invalid-rate 0.1 --seed 42 >&2
-
-PORT="$(free_port)"
-DATABASE_PATH="$DB" API_HOST=127.0.0.1 API_PORT="$PORT" LOG_LEVEL=warning "$BIN/api" >"$WORK/api.log" 2>&1 &
-API_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
-    kill -0 "$API_PID" 2>/dev/null || { cat "$WORK/api.log" >&2; die "api exited during start-up"; }
-    sleep 0.1
-done
+api_seed "$DB" "$RUNS" "$USERS" 0.1 42
+api_start DATABASE_PATH="$DB"
+PORT="$API_PORT_USED"
 
 printf '\n%-28s %12s %10s %10s %8s\n' "endpoint" "requests/s" "p50 ms" "p99 ms" "errors"
 for endpoint in $ENDPOINTS; do
