@@ -1,6 +1,7 @@
-# syntax=docker/dockerfile:1
-# One image for the four pipeline services (and the offline fixture-source); compose picks
-# the executable with `command:`. Build: docker compose build (or docker build -t swift-etl-pipeline .)
+# One image for every executable of the package (the four pipeline services, fixture-source
+# and etl-seed); compose picks one with `command:`. Build: docker compose build
+# (or docker build -t swift-etl-pipeline .). Without a registry, build the base images first:
+# docker/airgap/build-stand-ins.sh.
 
 # ---- build ------------------------------------------------------------------------------
 # The project is developed and tested with Swift 6.3 (the default below); another image:
@@ -16,13 +17,23 @@ RUN apt-get update \
 WORKDIR /build
 # Package.resolved pins the dependency versions when it exists (the pattern may match nothing).
 COPY Package.swift Package.resolve[d] ./
+RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
-RUN swift build -c release --static-swift-stdlib \
-        --product extractor --product transformer --product saver --product api --product fixture-source \
-    && bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
-    && mkdir -p /out \
-    && for exe in extractor transformer saver api fixture-source; do cp "${bin}/${exe}" /out/; done
+# One `swift build` builds every product (it keeps only the last `--product` flag). The
+# executables to ship are read from the package itself, and a missing one fails the build.
+RUN set -eu; \
+    swift build -c release --static-swift-stdlib; \
+    bin="$(swift build -c release --static-swift-stdlib --show-bin-path)"; \
+    executables="$(swift package describe --type json | tr -d ' \n' \
+        | grep -o '"name":"[^"]*","targets":\[[^]]*\],"type":{"executable":null}' \
+        | sed 's/^"name":"\([^"]*\)".*/\1/')"; \
+    [ -n "$executables" ] || { echo "no executable products found in Package.swift" >&2; exit 1; }; \
+    mkdir -p /out; \
+    for exe in $executables; do cp "${bin}/${exe}" /out/ || exit 1; done; \
+    ls -l /out
+# DWARF is four fifths of a static binary; the symbols stay, so backtraces keep their names.
+RUN strip --strip-debug /out/* && ls -l /out
 
 # ---- runtime ----------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
@@ -32,8 +43,8 @@ RUN apt-get update \
         libhiredis0.14 libcurl4 libsqlite3-0 libssh2-1 ca-certificates tzdata curl libjs-chart.js \
     && rm -rf /var/lib/apt/lists/*
 
-# Compose runs the services as APP_UID:APP_GID (see docker-compose.yml); this user is the
-# default for a plain `docker run`.
+# The services start as root only to hand the bind-mounted folders to APP_UID:APP_GID
+# (default etl, 1000:1000), then drop to that user: see docker/entrypoint.sh.
 ARG APP_UID=1000
 ARG APP_GID=1000
 RUN groupadd --system --gid "${APP_GID}" etl \
@@ -41,6 +52,7 @@ RUN groupadd --system --gid "${APP_GID}" etl \
 
 WORKDIR /app
 COPY --from=builder /out/ /usr/local/bin/
+COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY config ./config
 RUN mkdir -p /app/data /app/database /app/ssh_keys \
     && chown -R etl:etl /app/data /app/database
@@ -51,13 +63,15 @@ ENV DATA_DIR=/app/data \
     SFTP_KEY_PATH=/app/ssh_keys/id_ed25519 \
     SFTP_KNOWN_HOSTS=/app/ssh_keys/known_hosts \
     API_HOST=0.0.0.0 \
-    API_PORT=8000
+    API_PORT=8000 \
+    APP_UID=${APP_UID} \
+    APP_GID=${APP_GID}
 
-USER etl
 EXPOSE 8000
 
 # The api's health; docker-compose.yml disables it for the other services.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=15s --retries=3 \
     CMD curl -fsS -o /dev/null "http://127.0.0.1:${API_PORT}/health" || exit 1
 
+ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["api"]

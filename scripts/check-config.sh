@@ -49,14 +49,18 @@ reader_methods() {
 code_variables() {
     local methods
     methods="$(reader_methods)"
-    swift_files | READERS="$methods" xargs -0 perl -0777 -ne '
-        my $readers = $ENV{READERS};
-        while (/\.(?:$readers)\(\s*"([A-Z][A-Z0-9_]*)"/g) { print "$1\n" }
-        while (/\bname\s*:\s*String\s*=\s*"([A-Z][A-Z0-9_]*)"/g) { print "$1\n" }
-        while (/\bvariable\s*:\s*"([A-Z][A-Z0-9_]*)"/g) { print "$1\n" }
-        while (/environment\s*\[\s*"([A-Z][A-Z0-9_]*)"\s*\]/g) { print "$1\n" }
-        while (/getenv\(\s*"([A-Z][A-Z0-9_]*)"\s*\)/g) { print "$1\n" }
-    ' | sort -u
+    {
+        swift_files | READERS="$methods" xargs -0 perl -0777 -ne '
+            my $readers = $ENV{READERS};
+            while (/\.(?:$readers)\(\s*"([A-Z][A-Z0-9_]*)"/g) { print "$1\n" }
+            while (/\bname\s*:\s*String\s*=\s*"([A-Z][A-Z0-9_]*)"/g) { print "$1\n" }
+            while (/\bvariable\s*:\s*"([A-Z][A-Z0-9_]*)"/g) { print "$1\n" }
+            while (/environment\s*\[\s*"([A-Z][A-Z0-9_]*)"\s*\]/g) { print "$1\n" }
+            while (/getenv\(\s*"([A-Z][A-Z0-9_]*)"\s*\)/g) { print "$1\n" }
+        '
+        # The image's entry point is code too: the variables it reads as ${NAME...}.
+        perl -ne 'while (/\$\{([A-Z][A-Z0-9_]*)[:}-]/g) { print "$1\n" }' "${ROOT}/docker/entrypoint.sh"
+    } | sort -u
 }
 
 env_example_variables() {

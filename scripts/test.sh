@@ -2,7 +2,7 @@
 # The one test command (README, .ci/run): builds the tests, runs every test, checks that the
 # release build compiles too, then runs the system checks against live processes: the API
 # against its OpenAPI document (schemathesis), the dashboard in headless Chromium, and the
-# quick chaos trial of the delivery guarantees.
+# quick chaos trial of the delivery guarantees, and the Docker deployment on a real engine.
 #
 #   scripts/test.sh                 everything
 #   scripts/test.sh --no-release    skip the release build (quicker local loop)
@@ -79,7 +79,7 @@ if [[ "$RELEASE" == true ]]; then
 fi
 
 if [[ "$SYSTEM_CHECKS" == true ]]; then
-    for check in scripts/api-conformance.sh scripts/dashboard-check.sh scripts/chaos.sh; do
+    for check in scripts/api-conformance.sh scripts/dashboard-check.sh scripts/chaos.sh scripts/compose-check.sh; do
         [[ -x "$check" ]] || continue
         info "$check"
         args=()
