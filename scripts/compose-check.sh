@@ -95,13 +95,15 @@ restore_network() {
     if grep -q '^docker0=absent' "$NETWORK_BEFORE" && ip link show docker0 >/dev/null 2>&1; then
         ip link delete docker0 || true
     fi
-    if [[ -s "${NETWORK_BEFORE}.iptables" ]]; then
-        iptables-restore <"${NETWORK_BEFORE}.iptables" || true
-    elif command -v iptables >/dev/null 2>&1; then
-        # No rules before: drop every chain and rule dockerd added.
+    if command -v iptables-restore >/dev/null 2>&1; then
+        [[ -s "${NETWORK_BEFORE}.iptables" ]] && iptables-restore <"${NETWORK_BEFORE}.iptables"
+        # A table the host had no rules in before: drop every chain and rule dockerd added.
+        local table
         for table in filter nat; do
+            grep -q "^\*${table}\$" "${NETWORK_BEFORE}.iptables" 2>/dev/null && continue
             iptables -t "$table" -F 2>/dev/null || true
             iptables -t "$table" -X 2>/dev/null || true
+            [[ "$table" == filter ]] && iptables -P FORWARD ACCEPT 2>/dev/null
         done
     fi
     rm -f "$NETWORK_BEFORE" "${NETWORK_BEFORE}.iptables"
