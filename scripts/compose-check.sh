@@ -308,6 +308,22 @@ EOF
     fi
 }
 
+# Redis refuses a client without the password, and no log of the stack shows a secret.
+check_secrets() {
+    local answer
+    answer="$(compose exec -T redis sh -c 'REDISCLI_AUTH= redis-cli ping' 2>&1 || true)"
+    [[ "$answer" == *NOAUTH* ]] || die "redis answered '${answer}' to a client without the password"
+    log "redis: a client without the password gets NOAUTH"
+    local name value all_logs
+    all_logs="$(compose logs --no-color 2>/dev/null || true)"
+    for name in REDIS_PASSWORD EVENT_HMAC_KEY; do
+        value="$(sed -n "s/^${name}=//p" "${WORK}/.env" | tail -n 1)"
+        [[ ${#value} -ge 16 ]] || die ".env has no ${name} (the README block's generate-keys.sh --env-file .env writes it)"
+        grep -qF -- "$value" <<<"$all_logs" && die "the value of ${name} appears in the stack's logs"
+    done
+    log "logs: neither REDIS_PASSWORD nor EVENT_HMAC_KEY appears in any service's log"
+}
+
 one_pass() {
     pick_compose
     WORK="$(mktemp -d /tmp/compose-check.XXXXXX)"
@@ -337,6 +353,7 @@ one_pass() {
     check_database
     check_uploads
     check_logs
+    check_secrets
     log "images: $("$DOCKER" image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'swift-etl-pipeline|redis|atmoz|debian|swift:' | tr '\n' ';')"
     pass_cleanup
     echo "compose-check: pass OK as $(id -un) (uid $(id -u)): run ${RUN_ID}, ${USERS} users, $((SECONDS - started)) s"

@@ -8,6 +8,10 @@
 #                                       `[127.0.0.1]:<port>` (local stack) (SFTP_KNOWN_HOSTS)
 #   authorized_keys                     the client key, for the local sshd
 #
+# With --env-file FILE (Docker Compose: .env) it also fills the stack's shared secrets that are
+# empty in FILE with random values: REDIS_PASSWORD (Redis's requirepass) and EVENT_HMAC_KEY
+# (signs every hand-off event). Values already set are kept.
+#
 # Idempotent: existing keys are kept (unless --force); known_hosts and authorized_keys are
 # brought up to date with the keys on disk every time (host entries already pinned to the
 # current host key are kept, so running it for a second local port adds a line).
@@ -21,16 +25,18 @@ PASSPHRASE="${SFTP_KEY_PASSPHRASE:-}"
 LOCAL_HOST="127.0.0.1"
 LOCAL_PORT="2222"
 FORCE=false
+ENV_FILE=""
 
 usage() {
     cat <<EOF
-usage: scripts/generate-keys.sh [--passphrase P] [--host H] [--port N] [--dir DIR] [--force]
+usage: scripts/generate-keys.sh [--passphrase P] [--host H] [--port N] [--dir DIR] [--env-file F] [--force]
 
   --passphrase P  protect the client key with P (default: \$SFTP_KEY_PASSPHRASE, else none);
                   set the same value as SFTP_KEY_PASSPHRASE in .env
   --host H        host name the local stack's sshd is reached at (default 127.0.0.1)
   --port N        port of the local stack's sshd (default 2222)
   --dir DIR       where to write the files (default ssh_keys/ of the repository)
+  --env-file F     fill empty REDIS_PASSWORD and EVENT_HMAC_KEY in F (e.g. .env) with random values
   --force         replace existing keys (the saver and servers must then be restarted)
 EOF
 }
@@ -45,6 +51,7 @@ parse_args() {
             --host) (($# >= 2)) || die "--host needs a value"; LOCAL_HOST="$2"; shift 2 ;;
             --port) (($# >= 2)) || die "--port needs a value"; LOCAL_PORT="$2"; shift 2 ;;
             --dir) (($# >= 2)) || die "--dir needs a value"; KEY_DIR="$2"; shift 2 ;;
+            --env-file) (($# >= 2)) || die "--env-file needs a file"; ENV_FILE="$2"; shift 2 ;;
             --force) FORCE=true; shift ;;
             -h | --help) usage; exit 0 ;;
             *) usage >&2; die "unknown argument: $1" ;;
@@ -114,6 +121,19 @@ write_authorized_keys() {
     info "authorized_keys holds the client key"
 }
 
+# fill_secret FILE NAME: NAME= with an empty value in FILE gets 32 random bytes in hex.
+fill_secret() {
+    local file="$1" name="$2" value
+    grep -qE "^${name}=" "$file" || printf '%s=\n' "$name" >>"$file"
+    if grep -qE "^${name}=.+" "$file"; then
+        info "keeping ${name} set in ${file}"
+        return 0
+    fi
+    value="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+    sed -i "s/^${name}=\$/${name}=${value}/" "$file"
+    info "wrote a random ${name} to ${file}"
+}
+
 main() {
     parse_args "$@"
     command -v ssh-keygen >/dev/null 2>&1 ||
@@ -125,6 +145,11 @@ main() {
     write_authorized_keys
     if [[ -n "$PASSPHRASE" ]]; then
         info "the client key is passphrase-protected: set SFTP_KEY_PASSPHRASE in .env"
+    fi
+    if [[ -n "$ENV_FILE" ]]; then
+        [[ -f "$ENV_FILE" ]] || die "--env-file ${ENV_FILE}: no such file (cp .env.example .env first)"
+        fill_secret "$ENV_FILE" REDIS_PASSWORD
+        fill_secret "$ENV_FILE" EVENT_HMAC_KEY
     fi
     info "done: $KEY_DIR"
 }
