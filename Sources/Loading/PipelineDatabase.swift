@@ -140,6 +140,11 @@ public final class PipelineDatabase: Sendable {
             // and the loader's `DELETE … WHERE run_id = ?`. Only the API's filters are
             // indexed: every extra index costs each of a million inserts.
         }
+        migrator.registerMigration("v2_duplicate_count") { db in
+            // Users of a run whose id an earlier user of the run already had (the extractor's
+            // `duplicate_ids`): a source that repeats itself shows in the ledger.
+            try db.execute(sql: "ALTER TABLE etl_runs ADD COLUMN duplicate_count INTEGER")
+        }
         return migrator
     }
 
@@ -173,7 +178,7 @@ public final class PipelineDatabase: Sendable {
         let values: [(String, (any DatabaseValueConvertible)?)] = [
             ("attempt", event.attempt),
             ("raw_file", event.rawFile), ("processed_file", event.processedFile), ("dlq_file", event.dlqFile),
-            ("extracted_count", event.extractedCount), ("valid_count", event.validCount),
+            ("extracted_count", event.extractedCount), ("duplicate_count", event.duplicateIDs), ("valid_count", event.validCount),
             ("invalid_count", event.invalidCount),
             ("extract_started_at", event.extractStartedAt), ("extract_finished_at", event.extractFinishedAt),
             ("transform_started_at", event.transformStartedAt), ("transform_finished_at", event.transformFinishedAt),
