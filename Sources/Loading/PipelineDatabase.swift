@@ -34,7 +34,8 @@ public final class PipelineDatabase: Sendable {
     /// Opens the pool and applies the migrations, retrying while another process (a saver
     /// replica starting at the same moment) holds the new file's lock or is applying the same
     /// migration: SQLite then answers `database is locked` to `PRAGMA journal_mode = WAL`, or
-    /// `table … already exists` to the loser of the migration race. Found by the chaos test.
+    /// `table … already exists` (or `duplicate column name`) to the loser of the migration race.
+    /// Found by the chaos test.
     static func openAndMigrate(path: String, configuration: Configuration, attempts: Int = 12) throws -> DatabasePool {
         var attempt = 1
         while true {
@@ -51,7 +52,9 @@ public final class PipelineDatabase: Sendable {
 
     static func isStartupRace(_ error: DatabaseError) -> Bool {
         if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { return true }
-        return error.resultCode == .SQLITE_ERROR && (error.message ?? "").contains("already exists")
+        // `duplicate column name`: the loser of the race on an `ADD COLUMN` migration.
+        let message = error.message ?? ""
+        return error.resultCode == .SQLITE_ERROR && (message.contains("already exists") || message.contains("duplicate column name"))
     }
 
     // MARK: - Schema

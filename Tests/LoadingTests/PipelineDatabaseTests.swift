@@ -8,7 +8,8 @@ import Testing
 @Suite struct PipelineDatabaseTests {
     /// Issue 9, finding 5: the extractor's count of repeated user ids reaches the ledger.
     @Test func theLedgerKeepsTheDuplicateIDCountOfARun() async throws {
-        let database = try Workspace().openDatabase()
+        let workspace = try Workspace()
+        let database = try workspace.openDatabase()
         let runID = try #require(RunID("20270115_090000"))
         var extracted = RunEvent(runID: runID, status: .extracted)
         extracted.duplicateIDs = 3
