@@ -24,7 +24,7 @@ public struct JSONCursor {
         var idValueStart: Int?  // where the top-level "id" member's value starts in `output`
         nextValue: while true {
             skipWhitespace()
-            guard let byte = peek() else { throw failure("unexpected end of body") }
+            guard let byte = peek() else { throw failure("unexpected end of input") }
             switch byte {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let close = byte == UInt8(ascii: "{") ? objectClose : arrayClose
@@ -54,7 +54,7 @@ public struct JSONCursor {
                     idValueStart = nil
                 }
                 skipWhitespace()
-                guard let next = peek() else { throw failure("unexpected end of body") }
+                guard let next = peek() else { throw failure("unexpected end of input") }
                 position += 1
                 output.append(next)
                 if next == close {

@@ -71,9 +71,8 @@ public struct Extraction: Sendable {
         let files = RunFiles(dataDirectory: dataDirectory, runID: checkpoint.runID)
         var duplicates = 0
         do {
-            switch try await extractPages(&checkpoint, files: files, duplicates: &duplicates) {
-            case .interrupted(let runID, let fetched): return .interrupted(runID, fetched: fetched)
-            case .completed: break
+            if try await extractPages(&checkpoint, files: files, duplicates: &duplicates) == .stopped {
+                return .interrupted(checkpoint.runID, fetched: checkpoint.fetched)
             }
         } catch is CancellationError {
             // A shutdown interrupted a request or a backoff wait: nothing of the page was
@@ -90,19 +89,20 @@ public struct Extraction: Sendable {
         return .completed(try await finish(checkpoint, files: files, duplicates: duplicates))
     }
 
-    /// Pages to `total` into the temporary raw file and renames it to its final name; returns
-    /// `.completed` (with a placeholder event) once the final file exists.
+    private enum Paging { case complete, stopped }
+
+    /// Pages to `total` into the temporary raw file and renames it to its final name
+    /// (`.complete`), or stops between pages for a shutdown (`.stopped`, checkpoint saved).
     private func extractPages(
         _ checkpoint: inout ExtractionCheckpoint, files: RunFiles, duplicates: inout Int
-    ) async throws -> ExtractionOutcome {
+    ) async throws -> Paging {
         let temporaryPath = files.raw.path + ".tmp"
-        let placeholder = ExtractionOutcome.completed(RunEvent(runID: checkpoint.runID, status: .extracted))
         if checkpoint.total != nil, !FileManager.default.fileExists(atPath: temporaryPath),
             FileManager.default.fileExists(atPath: files.raw.path) {
             // Crashed after the rename: the file is complete, only the announcement may be missing.
             logger.info("run \(checkpoint.runID) was complete before a restart; announcing it again")
             duplicates = try DuplicateIDs.count(inFile: files.raw.path).duplicates
-            return placeholder
+            return .complete
         }
 
         let writer = try LineWriter(path: temporaryPath, truncatingTo: checkpoint.bytes)
@@ -116,7 +116,7 @@ public struct Extraction: Sendable {
         while checkpoint.total.map({ checkpoint.fetched < $0 }) ?? true {
             if shouldStop() {
                 logger.notice("stopping run \(checkpoint.runID) at skip=\(checkpoint.fetched); the checkpoint resumes it")
-                return .interrupted(checkpoint.runID, fetched: checkpoint.fetched)
+                return .stopped
             }
             let page = try await fetcher.fetch(limit: configuration.pageSize, skip: checkpoint.fetched)
             guard !page.users.isEmpty else {
@@ -137,7 +137,7 @@ public struct Extraction: Sendable {
             logProgress(checkpoint, pageUsers: page.users.count)
         }
         try AtomicLineFile.rename(temporaryPath, to: files.raw.path)
-        return placeholder
+        return .complete
     }
 
     private func noteDuplicates(in page: SourcePage, seen: inout Set<String>, duplicates: inout Int, skip: Int) {
@@ -206,11 +206,13 @@ public struct Extraction: Sendable {
         return ExtractionFailure(runID: checkpoint.runID, reason: reason)
     }
 
-    /// A failure before any run was started or resumed (no lock file, no directories, an
-    /// unreadable checkpoint): announced under a new run id so the ledger still shows it.
+    /// A failure before a run could be started or resumed (no lock file, no directories, an
+    /// unreadable checkpoint): announced under the checkpointed run when there is a readable
+    /// one, else under a new run id, so the ledger still shows it.
     private func failBeforeARunExists(reason: String) async -> ExtractionFailure {
         let now = ISO8601.string(from: clock.now())
-        let run = ExtractionCheckpoint(runID: RunID(date: clock.now()), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: now)
+        let run = (try? checkpoints.load()) ?? nil
+            ?? ExtractionCheckpoint(runID: RunID(date: clock.now()), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: now)
         logger.error("extraction cannot start: \(reason)")
         await announceFailure(of: run, reason: reason)
         return ExtractionFailure(runID: run.runID, reason: reason)
