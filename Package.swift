@@ -76,6 +76,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "FixtureSource", dependencies: [
+            "ETLCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -120,7 +121,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ETLCore", "RedisClient"], path: "Tests/TestSupport"),
         .testTarget(name: "ETLCoreTests", dependencies: ["ETLCore", "TestSupport"]),
         .testTarget(name: "ExtractionTests", dependencies: [
-            "Extraction", "ETLCore", "Handoff", "CurlHTTP", "TestSupport",
+            "Extraction", "ETLCore", "Handoff", "CurlHTTP", "FixtureSource", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TransformationTests", dependencies: [
@@ -135,6 +136,8 @@ let package = Package(
             "Handoff", "ETLCore", "RedisClient", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Every JSON reader of the product against one reference parser (issue 9).
+        .testTarget(name: "JSONReaderTests", dependencies: ["ETLCore", "Extraction", "Transformation", "Loading", "FixtureSource"]),
         .testTarget(name: "APITests", dependencies: [
             "ResultsAPI", "Loading", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

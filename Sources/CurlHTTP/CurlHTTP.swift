@@ -42,6 +42,11 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
     case transferFailed(url: String, reason: String)
     /// The body exceeded the client's `maxBodyBytes`.
     case bodyTooLarge(url: String, limit: Int)
+    /// The server redirected to another host (host:port) that is not in the client's allowed
+    /// redirect hosts: the answer of a host nobody configured is never read.
+    case redirectRefused(url: String, location: String)
+    /// More than `maximumRedirects` redirects in a row.
+    case tooManyRedirects(url: String, limit: Int)
 
     public var description: String {
         switch self {
@@ -49,12 +54,16 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
         case .connectionFailed(let url, let reason): "GET \(url) could not connect: \(reason)"
         case .transferFailed(let url, let reason): "GET \(url) failed: \(reason)"
         case .bodyTooLarge(let url, let limit): "GET \(url) body larger than \(limit) bytes"
+        case .redirectRefused(let url, let location):
+            "GET \(url) redirects to \(location), another host: refused (add that host to the allowed redirect hosts if it is trusted)"
+        case .tooManyRedirects(let url, let limit): "GET \(url) redirected more than \(limit) times"
         }
     }
 
     public var url: String {
         switch self {
-        case .timedOut(let url, _), .connectionFailed(let url, _), .transferFailed(let url, _), .bodyTooLarge(let url, _): url
+        case .timedOut(let url, _), .connectionFailed(let url, _), .transferFailed(let url, _), .bodyTooLarge(let url, _),
+            .redirectRefused(let url, _), .tooManyRedirects(let url, _): url
         }
     }
 }
@@ -74,18 +83,44 @@ private let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_SSL | CU
 public final class CurlHTTPClient: Sendable {
     public let userAgent: String
     public let maxBodyBytes: Int
+    /// Hosts (`host` for any port, or `host:port`) a redirect may lead to besides the
+    /// requested URL's own host:port. Redirects anywhere else are refused.
+    public let allowedRedirectHosts: Set<String>
+    public static let maximumRedirects = 5
     private let pool: HandlePool
 
-    public init(userAgent: String = "swift-etl-extractor/1.0", maxBodyBytes: Int = 64 << 20) {
+    public init(userAgent: String = "swift-etl-extractor/1.0", maxBodyBytes: Int = 64 << 20, allowedRedirectHosts: Set<String> = []) {
         _ = curlGlobalInit
         self.userAgent = userAgent
         self.maxBodyBytes = max(0, maxBodyBytes)
+        self.allowedRedirectHosts = Set(allowedRedirectHosts.map { $0.lowercased() })
         self.pool = HandlePool(maxIdle: 4)
     }
 
-    /// GET `url`; returns whatever status the server answered (after following up to 5 redirects).
+    /// GET `url`; returns whatever status the server answered. Redirects are followed here,
+    /// not by libcurl, so that each hop is checked: up to `maximumRedirects` hops, each to the
+    /// requested URL's own host:port or to one of `allowedRedirectHosts`; a redirect anywhere
+    /// else throws `.redirectRefused` without contacting that host. The time limit covers all hops.
     /// Throws `HTTPClientError` when there is no complete HTTP answer.
     public func get(_ url: String, timeoutSeconds: Double) throws -> HTTPResponse {
+        let origin = URLOrigin(url)
+        let deadline = monotonicSeconds() + timeoutSeconds
+        var current = url
+        for _ in 0...Self.maximumRedirects {
+            let remaining = max(deadline - monotonicSeconds(), 0.001)
+            let (response, location) = try transfer(current, timeoutSeconds: remaining, reportedTimeout: timeoutSeconds)
+            guard (300...399).contains(response.status), let location else { return response }
+            let target = URLOrigin(location)
+            guard let target, target == origin || allowedRedirectHosts.contains(target.host)
+                || allowedRedirectHosts.contains(target.hostAndPort)
+            else { throw HTTPClientError.redirectRefused(url: url, location: location) }
+            current = location
+        }
+        throw HTTPClientError.tooManyRedirects(url: url, limit: Self.maximumRedirects)
+    }
+
+    /// One request, no redirect followed; returns the answer and where it redirects (if it does).
+    private func transfer(_ url: String, timeoutSeconds: Double, reportedTimeout: Double) throws -> (HTTPResponse, String?) {
         guard let handle = pool.take() else {
             throw HTTPClientError.transferFailed(url: url, reason: "curl_easy_init failed")
         }
@@ -108,8 +143,8 @@ public final class CurlHTTPClient: Sendable {
             set(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
             set(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds))
             set(ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds))
-            set(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1))
-            set(ccurl_setopt_long(handle, CURLOPT_MAXREDIRS, 5))
+            // Redirects are followed by `get`, hop by hop, after checking where they lead.
+            set(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
             set(ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
             set(ccurl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
             set(ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, ""))
@@ -127,6 +162,13 @@ public final class CurlHTTPClient: Sendable {
             guard setup == CURLE_OK else { return setup }
             return curl_easy_perform(handle)
         }
+        var redirect: String?
+        if code == CURLE_OK {
+            var location: UnsafeMutablePointer<CChar>?
+            if ccurl_getinfo_string(handle, CURLINFO_REDIRECT_URL, &location) == CURLE_OK, let location {
+                redirect = String(cString: location)
+            }
+        }
         // The handle must not keep pointers to this call's buffers or context (it keeps its connection cache).
         curl_easy_reset(handle)
 
@@ -138,19 +180,49 @@ public final class CurlHTTPClient: Sendable {
             }
             switch code {
             case CURLE_OPERATION_TIMEDOUT:
-                throw HTTPClientError.timedOut(url: url, seconds: timeoutSeconds)
+                throw HTTPClientError.timedOut(url: url, seconds: reportedTimeout)
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
                 throw HTTPClientError.connectionFailed(url: url, reason: reason)
             default:
                 throw HTTPClientError.transferFailed(url: url, reason: "\(reason) (curl error \(code.rawValue))")
             }
         }
-        return HTTPResponse(status: context.status, headers: context.headers, body: context.body)
+        return (HTTPResponse(status: context.status, headers: context.headers, body: context.body), redirect)
     }
 
     private static func milliseconds(_ seconds: Double) -> Int {
         guard seconds.isFinite, seconds > 0 else { return 1 }
         return Int(min(seconds * 1000, Double(Int32.max)).rounded(.up))
+    }
+}
+
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// Who answers a URL: its lower-cased host and its port (the scheme's default when absent),
+/// as libcurl's own URL parser reads them.
+struct URLOrigin: Equatable {
+    let host: String
+    let port: String
+
+    var hostAndPort: String { "\(host):\(port)" }
+
+    init?(_ url: String) {
+        guard let handle = curl_url() else { return nil }
+        defer { curl_url_cleanup(handle) }
+        guard curl_url_set(handle, CURLUPART_URL, url, 0) == CURLUE_OK else { return nil }
+        func part(_ which: CURLUPart, flags: UInt32 = 0) -> String? {
+            var value: UnsafeMutablePointer<CChar>?
+            guard curl_url_get(handle, which, &value, flags) == CURLUE_OK, let value else { return nil }
+            defer { curl_free(value) }
+            return String(cString: value)
+        }
+        guard let host = part(CURLUPART_HOST), let port = part(CURLUPART_PORT, flags: UInt32(CURLU_DEFAULT_PORT)) else { return nil }
+        self.host = host.lowercased()
+        self.port = port
     }
 }
 

@@ -117,6 +117,9 @@ public struct RunEvent: Codable, Sendable, Equatable {
     public var processedFile: String?
     public var dlqFile: String?
     public var extractedCount: Int?
+    /// Users of the run whose top-level `id` an earlier user of the same run already had
+    /// (a source that repeats itself); they are kept, counted and reported, not dropped.
+    public var duplicateIDs: Int?
     public var validCount: Int?
     public var invalidCount: Int?
     public var extractStartedAt: String?
@@ -136,7 +139,7 @@ public struct RunEvent: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", status, attempt
         case rawFile = "raw_file", processedFile = "processed_file", dlqFile = "dlq_file"
-        case extractedCount = "extracted_count", validCount = "valid_count", invalidCount = "invalid_count"
+        case extractedCount = "extracted_count", duplicateIDs = "duplicate_ids", validCount = "valid_count", invalidCount = "invalid_count"
         case extractStartedAt = "extract_started_at", extractFinishedAt = "extract_finished_at"
         case transformStartedAt = "transform_started_at", transformFinishedAt = "transform_finished_at"
         case loadStartedAt = "load_started_at", loadFinishedAt = "load_finished_at"

@@ -49,11 +49,14 @@ public struct ExtractorConfiguration: Sendable {
     public var circuitBreakerThreshold: Int
     /// `CIRCUIT_BREAKER_COOLDOWN_SECONDS`: how long an open breaker sends no request.
     public var circuitBreakerCooldownSeconds: Double
+    /// `SOURCE_ALLOWED_REDIRECT_HOSTS`: hosts (`host` or `host:port`, comma-separated) a
+    /// redirect from `SOURCE_URL` may lead to; a redirect to any other host:port is refused.
+    public var allowedRedirectHosts: Set<String>
 
     public init(
         common: CommonConfiguration, sourceURL: URL, pageSize: Int = 100, httpTimeoutSeconds: Double = 10,
         schedule: DailySchedule = DailySchedule(hour: 3, minute: 0), extractOnStart: Bool = true,
-        circuitBreakerThreshold: Int = 5, circuitBreakerCooldownSeconds: Double = 30
+        circuitBreakerThreshold: Int = 5, circuitBreakerCooldownSeconds: Double = 30, allowedRedirectHosts: Set<String> = []
     ) {
         self.common = common
         self.sourceURL = sourceURL
@@ -63,6 +66,7 @@ public struct ExtractorConfiguration: Sendable {
         self.extractOnStart = extractOnStart
         self.circuitBreakerThreshold = circuitBreakerThreshold
         self.circuitBreakerCooldownSeconds = circuitBreakerCooldownSeconds
+        self.allowedRedirectHosts = allowedRedirectHosts
     }
 
     public init(_ source: ConfigurationSource) throws {
@@ -74,6 +78,23 @@ public struct ExtractorConfiguration: Sendable {
         extractOnStart = try source.bool("EXTRACT_ON_START", default: true)
         circuitBreakerThreshold = try source.int("CIRCUIT_BREAKER_THRESHOLD", default: 5, in: 0...1_000)
         circuitBreakerCooldownSeconds = try source.double("CIRCUIT_BREAKER_COOLDOWN_SECONDS", default: 30, in: 0...86_400)
+        allowedRedirectHosts = try Self.hostList(source.string("SOURCE_ALLOWED_REDIRECT_HOSTS", default: ""), variable: "SOURCE_ALLOWED_REDIRECT_HOSTS")
+    }
+
+    /// `a.example, b.example:8443` → {"a.example", "b.example:8443"} (lower-cased).
+    static func hostList(_ text: String, variable: String) throws -> Set<String> {
+        var hosts = Set<String>()
+        for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !entry.isEmpty {
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+            let validHost = !parts[0].isEmpty && parts[0].allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
+            let validPort = parts.count == 1 || (parts.count == 2 && Int(parts[1]).map { (1...65_535).contains($0) } == true)
+            guard validHost, validPort else {
+                throw ConfigurationError.invalid(
+                    variable: variable, value: text, expected: "comma-separated host names or host:port pairs, e.g. cdn.example.com,api.example.com:8443")
+            }
+            hosts.insert(entry)
+        }
+        return hosts
     }
 }
 

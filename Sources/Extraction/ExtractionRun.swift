@@ -45,50 +45,115 @@ public struct Extraction: Sendable {
     private var dataDirectory: URL { configuration.common.dataDirectory }
     private var checkpoints: CheckpointStore { CheckpointStore(dataDirectory: dataDirectory) }
 
+    /// Runs (or resumes) one extraction under the extraction lock. Every failure but a lock
+    /// held by another extractor is announced as a failed run with its reason (SPEC §4), and
+    /// thrown as an `ExtractionFailure`.
     public func run() async throws -> ExtractionOutcome {
-        try RunFiles.createDirectories(under: dataDirectory)
-        var checkpoint = try startOrResume()
-        let files = RunFiles(dataDirectory: dataDirectory, runID: checkpoint.runID)
-        let temporaryPath = files.raw.path + ".tmp"
-
-        if checkpoint.total != nil, !FileManager.default.fileExists(atPath: temporaryPath),
-            FileManager.default.fileExists(atPath: files.raw.path) {
-            // Crashed after the rename: the file is complete, only the announcement may be missing.
-            logger.info("run \(checkpoint.runID) was complete before a restart; announcing it again")
-            return .completed(try await finish(checkpoint, files: files))
-        }
-
-        let writer = try LineWriter(path: temporaryPath, truncatingTo: checkpoint.bytes)
+        let lock: ExtractionLock
         do {
-            while checkpoint.total.map({ checkpoint.fetched < $0 }) ?? true {
-                if shouldStop() {
-                    logger.notice("stopping run \(checkpoint.runID) at skip=\(checkpoint.fetched); the checkpoint resumes it")
-                    return .interrupted(checkpoint.runID, fetched: checkpoint.fetched)
-                }
-                let page = try await fetcher.fetch(limit: configuration.pageSize, skip: checkpoint.fetched)
-                guard !page.users.isEmpty else {
-                    logger.warning("source returned no users at skip=\(checkpoint.fetched) although total=\(page.total); ending the run with \(checkpoint.fetched) users")
-                    checkpoint.total = checkpoint.fetched
-                    break
-                }
-                for user in page.users { try writer.writeLine(user) }
-                try writer.sync()
-                checkpoint.fetched += page.users.count
-                checkpoint.total = max(page.total, checkpoint.fetched)
-                checkpoint.bytes = writer.bytesWritten
-                try checkpoints.save(checkpoint)
-                logProgress(checkpoint, pageUsers: page.users.count)
+            lock = try ExtractionLock.acquire(dataDirectory: dataDirectory)
+        } catch .held(let path, let holder) {
+            // Not a failure of any run: the other extraction goes on, and its run must not be marked failed.
+            throw ExtractionLockError.held(path: path, holder: holder)
+        } catch {
+            throw await failBeforeARunExists(reason: error.description)
+        }
+        defer { lock.release() }
+
+        var checkpoint: ExtractionCheckpoint
+        do {
+            try RunFiles.createDirectories(under: dataDirectory)
+            checkpoint = try startOrResume()
+        } catch {
+            throw await failBeforeARunExists(reason: "\(error)")
+        }
+        lock.record(runID: checkpoint.runID)
+        let files = RunFiles(dataDirectory: dataDirectory, runID: checkpoint.runID)
+        var duplicates = 0
+        do {
+            if try await extractPages(&checkpoint, files: files, duplicates: &duplicates) == .stopped {
+                return .interrupted(checkpoint.runID, fetched: checkpoint.fetched)
             }
-        } catch let error as PageFetchError {
-            throw await fail(checkpoint, files: files, reason: error.description)
         } catch is CancellationError {
             // A shutdown interrupted a request or a backoff wait: nothing of the page was
             // written or checkpointed, so the checkpoint resumes exactly here.
             logger.notice("stopping run \(checkpoint.runID) at skip=\(checkpoint.fetched); the checkpoint resumes it")
             return .interrupted(checkpoint.runID, fetched: checkpoint.fetched)
+        } catch let error as PageFetchError {
+            throw await fail(checkpoint, reason: error.description)
+        } catch {
+            // Disk full, permissions, a file where a directory should be: the run fails like
+            // a fetch failure, so the ledger shows it with its reason.
+            throw await fail(checkpoint, reason: "\(error)")
+        }
+        return .completed(try await finish(checkpoint, files: files, duplicates: duplicates))
+    }
+
+    private enum Paging { case complete, stopped }
+
+    /// Pages to `total` into the temporary raw file and renames it to its final name
+    /// (`.complete`), or stops between pages for a shutdown (`.stopped`, checkpoint saved).
+    private func extractPages(
+        _ checkpoint: inout ExtractionCheckpoint, files: RunFiles, duplicates: inout Int
+    ) async throws -> Paging {
+        let temporaryPath = files.raw.path + ".tmp"
+        if checkpoint.total != nil, !FileManager.default.fileExists(atPath: temporaryPath),
+            FileManager.default.fileExists(atPath: files.raw.path) {
+            // Crashed after the rename: the file is complete, only the announcement may be missing.
+            logger.info("run \(checkpoint.runID) was complete before a restart; announcing it again")
+            duplicates = try DuplicateIDs.count(inFile: files.raw.path).duplicates
+            return .complete
+        }
+
+        let writer = try LineWriter(path: temporaryPath, truncatingTo: checkpoint.bytes)
+        // A resumed run counts duplicates over the users it already has.
+        var seen = Set<String>()
+        if checkpoint.bytes > 0 {
+            let counted = try DuplicateIDs.count(inFile: temporaryPath)
+            seen = counted.seen
+            duplicates = counted.duplicates
+        }
+        while checkpoint.total.map({ checkpoint.fetched < $0 }) ?? true {
+            if shouldStop() {
+                logger.notice("stopping run \(checkpoint.runID) at skip=\(checkpoint.fetched); the checkpoint resumes it")
+                return .stopped
+            }
+            let page = try await fetcher.fetch(limit: configuration.pageSize, skip: checkpoint.fetched)
+            guard !page.users.isEmpty else {
+                // The fetcher verified the page: an empty one means the source's own total
+                // ends here (it shrank since the first page), not a lost page.
+                logger.notice("source total is now \(page.total): run \(checkpoint.runID) ends with \(checkpoint.fetched) users")
+                checkpoint.total = checkpoint.fetched
+                break
+            }
+            for user in page.users { try writer.writeLine(user) }
+            try writer.sync()
+            noteDuplicates(in: page, seen: &seen, duplicates: &duplicates, skip: checkpoint.fetched)
+            noteTooDeep(in: page, skip: checkpoint.fetched)
+            checkpoint.fetched += page.users.count
+            checkpoint.total = max(page.total, checkpoint.fetched)
+            checkpoint.bytes = writer.bytesWritten
+            try checkpoints.save(checkpoint)
+            logProgress(checkpoint, pageUsers: page.users.count)
         }
         try AtomicLineFile.rename(temporaryPath, to: files.raw.path)
-        return .completed(try await finish(checkpoint, files: files))
+        return .complete
+    }
+
+    private func noteDuplicates(in page: SourcePage, seen: inout Set<String>, duplicates: inout Int, skip: Int) {
+        var repeated: [String] = []
+        for case let id? in page.userIDs where !seen.insert(id).inserted { repeated.append(id) }
+        guard !repeated.isEmpty else { return }
+        duplicates += repeated.count
+        logger.warning(
+            "page skip=\(skip): \(repeated.count) user id(s) already seen in this run (first: \(repeated[0])); \(duplicates) so far, reported as duplicate_ids")
+    }
+
+    private func noteTooDeep(in page: SourcePage, skip: Int) {
+        for index in page.tooDeepUsers {
+            logger.warning(
+                "user at position \(skip + index) is nested deeper than \(JSONNesting.maximumDepth) levels; written as received, the transformer dead-letters it")
+        }
     }
 
     /// The checkpointed run if there is one (a new attempt of it), else a new run.
@@ -112,11 +177,12 @@ public struct Extraction: Sendable {
         return checkpoint
     }
 
-    private func finish(_ checkpoint: ExtractionCheckpoint, files: RunFiles) async throws -> RunEvent {
+    private func finish(_ checkpoint: ExtractionCheckpoint, files: RunFiles, duplicates: Int) async throws -> RunEvent {
         var event = RunEvent(runID: checkpoint.runID, status: .extracted)
         event.attempt = checkpoint.attempt
         event.rawFile = files.raw.path
         event.extractedCount = checkpoint.fetched
+        event.duplicateIDs = duplicates
         event.extractStartedAt = checkpoint.startedAt
         event.extractFinishedAt = ISO8601.string(from: clock.now())
         try await announceDurably(event)
@@ -127,22 +193,43 @@ public struct Extraction: Sendable {
 
     /// Announces the failed run (so it shows in `etl_runs`) and leaves the checkpoint where
     /// it was: the next run resumes from the last durable page.
-    private func fail(_ checkpoint: ExtractionCheckpoint, files: RunFiles, reason: String) async -> ExtractionFailure {
+    private func fail(_ checkpoint: ExtractionCheckpoint, reason: String) async -> ExtractionFailure {
+        var recorded = checkpoint
+        recorded.lastError = reason
+        do {
+            try checkpoints.save(recorded)
+        } catch {
+            // The disk may be what failed: the announcement below must still go out.
+            logger.error("could not record the failure of run \(checkpoint.runID) in its checkpoint: \(error)")
+        }
+        await announceFailure(of: checkpoint, reason: reason)
+        return ExtractionFailure(runID: checkpoint.runID, reason: reason)
+    }
+
+    /// A failure before a run could be started or resumed (no lock file, no directories, an
+    /// unreadable checkpoint): announced under the checkpointed run when there is a readable
+    /// one, else under a new run id, so the ledger still shows it.
+    private func failBeforeARunExists(reason: String) async -> ExtractionFailure {
+        let now = ISO8601.string(from: clock.now())
+        let run = (try? checkpoints.load()) ?? nil
+            ?? ExtractionCheckpoint(runID: RunID(date: clock.now()), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: now)
+        logger.error("extraction cannot start: \(reason)")
+        await announceFailure(of: run, reason: reason)
+        return ExtractionFailure(runID: run.runID, reason: reason)
+    }
+
+    private func announceFailure(of checkpoint: ExtractionCheckpoint, reason: String) async {
         var event = RunEvent(runID: checkpoint.runID, status: .failed)
         event.attempt = checkpoint.attempt
         event.extractedCount = checkpoint.fetched
         event.extractStartedAt = checkpoint.startedAt
         event.extractFinishedAt = ISO8601.string(from: clock.now())
         event.error = reason
-        var recorded = checkpoint
-        recorded.lastError = reason
         do {
-            try checkpoints.save(recorded)
             try await queue.announce(event, at: .phase1)
         } catch {
             logger.error("could not announce the failed run \(checkpoint.runID): \(error)")
         }
-        return ExtractionFailure(runID: checkpoint.runID, reason: reason)
     }
 
     /// Announces `event`, retrying with backoff while Redis is unreachable: a complete run is
@@ -177,5 +264,18 @@ public struct Extraction: Sendable {
         let pages = max(1, (total + pageSize - 1) / pageSize)
         let percent = total > 0 ? checkpoint.fetched * 100 / total : 100
         logger.info("page \(page)/\(pages) skip=\(checkpoint.fetched - pageUsers) users=\(checkpoint.fetched)/\(total) (\(percent)%)")
+    }
+}
+
+/// Counts users whose top-level `id` an earlier line of the same raw file already had.
+enum DuplicateIDs {
+    static func count(inFile path: String) throws -> (seen: Set<String>, duplicates: Int) {
+        var seen = Set<String>()
+        var duplicates = 0
+        try LineReader(path: path).forEachLine { line in
+            // Lines were validated when their page was parsed; one that no longer parses has no id to count.
+            if let id = try? SourcePageParser.recordSummary(line).id, !seen.insert(id).inserted { duplicates += 1 }
+        }
+        return (seen, duplicates)
     }
 }

@@ -11,10 +11,13 @@ public protocol HTTPFetching: Sendable {
 
 /// libcurl on a thread of its own (a transfer blocks until the answer or the timeout).
 public struct CurlSource: HTTPFetching {
-    private let client = CurlHTTPClient()
+    private let client: CurlHTTPClient
     private let executor = BlockingExecutor(label: "extractor.http")
 
-    public init() {}
+    /// `allowedRedirectHosts`: where a redirect may lead besides the source's own host:port.
+    public init(allowedRedirectHosts: Set<String> = []) {
+        client = CurlHTTPClient(allowedRedirectHosts: allowedRedirectHosts)
+    }
 
     public func get(_ url: String, timeoutSeconds: Double) async throws -> HTTPResponse {
         try await executor.run { [client] in try client.get(url, timeoutSeconds: timeoutSeconds) }
@@ -35,8 +38,8 @@ public struct PageFetchError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Fetches one page, retrying non-200 answers, timeouts, connection errors and unparsable
-/// bodies with exponential backoff and jitter, and honouring `Retry-After` on 429/503.
+/// Fetches one page, retrying non-200 answers, timeouts, connection errors, unparsable
+/// bodies and pages that do not match their request with exponential backoff and jitter, and honouring `Retry-After` on 429/503.
 public struct PageFetcher: Sendable {
     public let http: any HTTPFetching
     public let sourceURL: URL
@@ -83,6 +86,9 @@ public struct PageFetcher: Sendable {
                 lastStatus = response.status
                 if response.status == 200 {
                     let page = try SourcePageParser.parse(response.body)
+                    // A page that does not answer its request (empty or short before `total`,
+                    // another `skip`) is a failed attempt like a 500: retried, then it fails the run.
+                    try page.verify(requestedLimit: limit, requestedSkip: skip)
                     breaker?.recordSuccess()
                     return page
                 }

@@ -1,17 +1,51 @@
+import ETLCore
+
 /// One page of the source's `/users` answer: each user kept as the exact bytes received
 /// (insignificant whitespace removed so it fits on one JSONL line), plus the envelope.
 public struct SourcePage: Sendable, Equatable {
     public var users: [[UInt8]]
+    /// Each user's top-level `id` as its compact JSON text (`17`, `"17"`), nil when it has none.
+    public var userIDs: [String?]
+    /// Indexes in `users` of the records nested deeper than `JSONNesting.maximumDepth`: they
+    /// are written as they are, and the transformer dead-letters them (`nesting_too_deep`).
+    public var tooDeepUsers: [Int]
     public var total: Int
     public var skip: Int
     public var limit: Int
 
-    public init(users: [[UInt8]], total: Int, skip: Int, limit: Int) {
+    public init(users: [[UInt8]], userIDs: [String?]? = nil, tooDeepUsers: [Int] = [], total: Int, skip: Int, limit: Int) {
         self.users = users
+        self.userIDs = userIDs ?? Array(repeating: nil, count: users.count)
+        self.tooDeepUsers = tooDeepUsers
         self.total = total
         self.skip = skip
         self.limit = limit
     }
+
+    /// Checks the page answers the request it was fetched with: the envelope's `skip` is the
+    /// requested one, its `limit` is the requested one or the number of users returned (as
+    /// DummyJSON does), and there are exactly as many users as the source's own `total` leaves
+    /// from `skip` (up to `limit`). A source that ignores `skip` (a cache that strips query
+    /// strings) or answers an empty or short page before `total` fails this check; the fetcher
+    /// retries such a page like any failed request.
+    public func verify(requestedLimit: Int, requestedSkip: Int) throws(PageMismatch) {
+        guard skip == requestedSkip else {
+            throw PageMismatch(reason: "the answer says skip=\(skip) for a request with skip=\(requestedSkip) (does something between us and the source ignore the query string?)")
+        }
+        let expected = min(requestedLimit, max(0, total - requestedSkip))
+        guard users.count == expected else {
+            throw PageMismatch(reason: "the answer holds \(users.count) users at skip=\(requestedSkip) where total=\(total) and limit=\(requestedLimit) call for \(expected)")
+        }
+        guard limit == requestedLimit || limit == users.count else {
+            throw PageMismatch(reason: "the answer says limit=\(limit) for a request with limit=\(requestedLimit) and \(users.count) users")
+        }
+    }
+}
+
+/// A well-formed page that does not answer its request (see `SourcePage.verify`).
+public struct PageMismatch: Error, CustomStringConvertible, Equatable {
+    public let reason: String
+    public var description: String { "page does not match its request: \(reason)" }
 }
 
 public struct PageParseError: Error, CustomStringConvertible, Equatable {
@@ -21,180 +55,106 @@ public struct PageParseError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Parses `{"users":[...],"total":T,"skip":S,"limit":N}` in one pass over the bytes,
-/// without building a tree: users are sliced out as they are, the rest is checked and
-/// skipped. Anything that is not well-formed JSON of that shape is a `PageParseError`,
-/// which the fetcher treats like any other failed attempt.
-public struct SourcePageParser {
-    private let bytes: [UInt8]
-    private var position = 0
-
+/// without building a tree: users are sliced out as they are (through `JSONCursor`, the
+/// product's one copying reader), the rest is checked and skipped. Anything that is not
+/// well-formed JSON of that shape is a `PageParseError`, which the fetcher treats like any
+/// other failed attempt.
+///
+/// Records deeper than `JSONNesting.maximumDepth` are reported in `tooDeepUsers`, not refused
+/// (the transformer dead-letters them: one hostile record must not fail its whole page).
+public enum SourcePageParser {
     public static func parse(_ body: [UInt8]) throws -> SourcePage {
-        var parser = SourcePageParser(bytes: body)
-        return try parser.parseEnvelope()
+        try body.withUnsafeBufferPointer { buffer in
+            var cursor = JSONCursor(bytes: buffer)
+            do throws(JSONGrammarError) {
+                return try parseEnvelope(&cursor)
+            } catch {
+                throw PageParseError(reason: error.reason, offset: error.offset)
+            }
+        }
     }
 
-    private init(bytes: [UInt8]) {
-        self.bytes = bytes
+    /// The top-level `id` and the nesting depth of one record line the extractor wrote (used
+    /// when a run resumes, to count duplicate ids across the whole run).
+    public static func recordSummary(_ line: UnsafeBufferPointer<UInt8>) throws -> (id: String?, depth: Int) {
+        var cursor = JSONCursor(bytes: line)
+        var ignored: [UInt8] = []
+        do throws(JSONGrammarError) {
+            let copied = try cursor.copyValue(into: &ignored)
+            cursor.skipWhitespace()
+            guard cursor.isAtEnd else { throw cursor.failure("unexpected data after the record") }
+            return (copied.id, copied.depth)
+        } catch {
+            throw PageParseError(reason: error.reason, offset: error.offset)
+        }
     }
 
-    private mutating func parseEnvelope() throws -> SourcePage {
+    private static func parseEnvelope(_ cursor: inout JSONCursor) throws(JSONGrammarError) -> SourcePage {
         var users: [[UInt8]]?
+        var ids: [String?] = []
+        var tooDeep: [Int] = []
         var numbers: [String: Int] = [:]
-        skipWhitespace()
-        try expect(UInt8(ascii: "{"))
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            position += 1
+        cursor.skipWhitespace()
+        try cursor.expect(UInt8(ascii: "{"))
+        cursor.skipWhitespace()
+        if cursor.peek() == UInt8(ascii: "}") {
+            cursor.position += 1
         } else {
             while true {
-                skipWhitespace()
-                let key = try readKey()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
+                cursor.skipWhitespace()
+                let key = String(decoding: try cursor.readRawString(), as: UTF8.self)
+                cursor.skipWhitespace()
+                try cursor.expect(UInt8(ascii: ":"))
+                cursor.skipWhitespace()
                 switch key {
-                case "users": users = try readArrayElements()
-                case "total", "skip", "limit": numbers[key] = try readInteger()
+                case "users": users = try readUsers(&cursor, ids: &ids, tooDeep: &tooDeep)
+                case "total", "skip", "limit": numbers[key] = try readInteger(&cursor)
                 default:
                     var ignored: [UInt8] = []
-                    try copyValue(into: &ignored, depth: 0)
+                    _ = try cursor.copyValue(into: &ignored)
                 }
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") { position += 1; continue }
-                try expect(UInt8(ascii: "}"))
+                cursor.skipWhitespace()
+                if cursor.peek() == UInt8(ascii: ",") { cursor.position += 1; continue }
+                try cursor.expect(UInt8(ascii: "}"))
                 break
             }
         }
-        skipWhitespace()
-        guard position == bytes.count else { throw failure("unexpected data after the JSON object") }
-        guard let users else { throw failure("no \"users\" array") }
-        guard let total = numbers["total"], total >= 0 else { throw failure("no non-negative integer \"total\"") }
-        return SourcePage(users: users, total: total, skip: numbers["skip"] ?? 0, limit: numbers["limit"] ?? users.count)
+        cursor.skipWhitespace()
+        guard cursor.isAtEnd else { throw cursor.failure("unexpected data after the JSON object") }
+        guard let users else { throw cursor.failure("no \"users\" array") }
+        guard let total = numbers["total"], total >= 0 else { throw cursor.failure("no non-negative integer \"total\"") }
+        guard let skip = numbers["skip"], skip >= 0 else { throw cursor.failure("no non-negative integer \"skip\"") }
+        guard let limit = numbers["limit"], limit >= 0 else { throw cursor.failure("no non-negative integer \"limit\"") }
+        return SourcePage(users: users, userIDs: ids, tooDeepUsers: tooDeep, total: total, skip: skip, limit: limit)
     }
 
-    private mutating func readArrayElements() throws -> [[UInt8]] {
-        try expect(UInt8(ascii: "["))
+    private static func readUsers(_ cursor: inout JSONCursor, ids: inout [String?], tooDeep: inout [Int]) throws(JSONGrammarError) -> [[UInt8]] {
+        try cursor.expect(UInt8(ascii: "["))
         var elements: [[UInt8]] = []
-        skipWhitespace()
-        if peek() == UInt8(ascii: "]") { position += 1; return elements }
+        cursor.skipWhitespace()
+        if cursor.peek() == UInt8(ascii: "]") { cursor.position += 1; return elements }
         while true {
-            skipWhitespace()
+            cursor.skipWhitespace()
             var element: [UInt8] = []
             element.reserveCapacity(2048)
-            try copyValue(into: &element, depth: 1)
+            let copied = try cursor.copyValue(into: &element)
+            if copied.depth > JSONNesting.maximumDepth { tooDeep.append(elements.count) }
             elements.append(element)
-            skipWhitespace()
-            if peek() == UInt8(ascii: ",") { position += 1; continue }
-            try expect(UInt8(ascii: "]"))
+            ids.append(copied.id)
+            cursor.skipWhitespace()
+            if cursor.peek() == UInt8(ascii: ",") { cursor.position += 1; continue }
+            try cursor.expect(UInt8(ascii: "]"))
             return elements
         }
     }
 
-    /// Copies one JSON value to `output`, dropping whitespace outside strings.
-    private mutating func copyValue(into output: inout [UInt8], depth: Int) throws {
-        guard depth < 256 else { throw failure("nested too deeply") }
-        skipWhitespace()
-        guard let byte = peek() else { throw failure("unexpected end of body") }
-        switch byte {
-        case UInt8(ascii: "{"): try copyContainer(into: &output, close: UInt8(ascii: "}"), depth: depth, keyed: true)
-        case UInt8(ascii: "["): try copyContainer(into: &output, close: UInt8(ascii: "]"), depth: depth, keyed: false)
-        case UInt8(ascii: "\""): try copyString(into: &output)
-        case UInt8(ascii: "t"): try copyLiteral("true", into: &output)
-        case UInt8(ascii: "f"): try copyLiteral("false", into: &output)
-        case UInt8(ascii: "n"): try copyLiteral("null", into: &output)
-        default: try copyNumber(into: &output)
-        }
-    }
-
-    private mutating func copyContainer(into output: inout [UInt8], close: UInt8, depth: Int, keyed: Bool) throws {
-        output.append(bytes[position])
-        position += 1
-        skipWhitespace()
-        if peek() == close { output.append(close); position += 1; return }
-        while true {
-            skipWhitespace()
-            if keyed {
-                guard peek() == UInt8(ascii: "\"") else { throw failure("expected a key") }
-                try copyString(into: &output)
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                output.append(UInt8(ascii: ":"))
-            }
-            try copyValue(into: &output, depth: depth + 1)
-            skipWhitespace()
-            guard let next = peek() else { throw failure("unexpected end of body") }
-            position += 1
-            output.append(next)
-            if next == close { return }
-            guard next == UInt8(ascii: ",") else { throw failure("expected ',' or a closing bracket") }
-        }
-    }
-
-    private mutating func copyString(into output: inout [UInt8]) throws {
-        let start = position
-        position += 1
-        while position < bytes.count {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\\") {
-                position += 2
-            } else if byte == UInt8(ascii: "\"") {
-                position += 1
-                output.append(contentsOf: bytes[start..<position])
-                return
-            } else if byte < 0x20 {
-                throw failure("control character in a string")
-            } else {
-                position += 1
-            }
-        }
-        throw failure("unterminated string")
-    }
-
-    private mutating func copyLiteral(_ literal: StaticString, into output: inout [UInt8]) throws {
-        let count = literal.utf8CodeUnitCount
-        guard position + count <= bytes.count,
-            literal.withUTF8Buffer({ bytes[position..<position + count].elementsEqual($0) })
-        else { throw failure("invalid literal") }
-        output.append(contentsOf: bytes[position..<position + count])
-        position += count
-    }
-
-    private mutating func copyNumber(into output: inout [UInt8]) throws {
-        let start = position
-        while let byte = peek(), byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".")
-            || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) {
-            position += 1
-        }
-        guard position > start, Double(String(decoding: bytes[start..<position], as: UTF8.self)) != nil else {
-            throw failure("invalid value")
-        }
-        output.append(contentsOf: bytes[start..<position])
-    }
-
-    private mutating func readKey() throws -> String {
-        guard peek() == UInt8(ascii: "\"") else { throw failure("expected a key") }
+    private static func readInteger(_ cursor: inout JSONCursor) throws(JSONGrammarError) -> Int {
         var raw: [UInt8] = []
-        try copyString(into: &raw)
-        return String(decoding: raw.dropFirst().dropLast(), as: UTF8.self)
-    }
-
-    private mutating func readInteger() throws -> Int {
-        var raw: [UInt8] = []
-        try copyNumber(into: &raw)
-        guard let value = Int(String(decoding: raw, as: UTF8.self)) else { throw failure("expected an integer") }
+        let start = cursor.position
+        try cursor.copyNumber(into: &raw)
+        guard let value = Int(String(decoding: raw, as: UTF8.self)) else {
+            throw JSONGrammarError(offset: start, reason: "expected an integer")
+        }
         return value
     }
-
-    private mutating func expect(_ byte: UInt8) throws {
-        guard peek() == byte else { throw failure("expected '\(Character(UnicodeScalar(byte)))'") }
-        position += 1
-    }
-
-    private func peek() -> UInt8? { position < bytes.count ? bytes[position] : nil }
-
-    private mutating func skipWhitespace() {
-        while let byte = peek(), byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { position += 1 }
-    }
-
-    private func failure(_ reason: String) -> PageParseError { PageParseError(reason: reason, offset: position) }
 }

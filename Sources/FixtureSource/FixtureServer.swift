@@ -23,6 +23,15 @@ public struct FixtureOptions: Sendable {
     public var failFirstRequests: Int
     /// Serve the users of this JSON file (an array, or `{"users":[...]}`) instead of generating them.
     public var fixtureFile: String?
+    /// Every request with this `skip` gets a 200 with an empty `users` array and the real
+    /// `total` (a source that loses a page).
+    public var emptyPageSkip: Int?
+    /// Answer every request as if it asked for `skip=0`, envelope included (a cache in front of
+    /// the source that strips the query string).
+    public var ignoreSkip: Bool
+    /// Answer every `/users` request with `302 Found` to this base URL plus the request's
+    /// query (a source that sends its clients elsewhere).
+    public var redirectTo: String?
 
     public init(
         userCount: Int = 1000,
@@ -33,7 +42,10 @@ public struct FixtureOptions: Sendable {
         slowMilliseconds: Int = 0,
         failingSkip: Int? = nil,
         failFirstRequests: Int = 0,
-        fixtureFile: String? = nil
+        fixtureFile: String? = nil,
+        emptyPageSkip: Int? = nil,
+        ignoreSkip: Bool = false,
+        redirectTo: String? = nil
     ) {
         self.userCount = userCount
         self.invalidRate = invalidRate
@@ -44,6 +56,9 @@ public struct FixtureOptions: Sendable {
         self.failingSkip = failingSkip
         self.failFirstRequests = failFirstRequests
         self.fixtureFile = fixtureFile
+        self.emptyPageSkip = emptyPageSkip
+        self.ignoreSkip = ignoreSkip
+        self.redirectTo = redirectTo
     }
 
     /// Throws a message naming the first out-of-range option.
@@ -56,6 +71,7 @@ public struct FixtureOptions: Sendable {
         if slowMilliseconds < 0 { throw bad("slowMilliseconds", "must be >= 0 (got \(slowMilliseconds))") }
         if let failingSkip, failingSkip < 0 { throw bad("failingSkip", "must be >= 0 (got \(failingSkip))") }
         if failFirstRequests < 0 { throw bad("failFirstRequests", "must be >= 0 (got \(failFirstRequests))") }
+        if let emptyPageSkip, emptyPageSkip < 0 { throw bad("emptyPageSkip", "must be >= 0 (got \(emptyPageSkip))") }
     }
 }
 
@@ -217,15 +233,16 @@ struct UsersHandler: Sendable {
     func respond(to request: Request) async throws -> Response {
         let number = state.nextRequest()
         let limit: Int
-        let skip: Int
+        let requestedSkip: Int
         switch (parse(request.uri.queryParameters.get("limit"), name: "limit", default: Self.defaultLimit),
                 parse(request.uri.queryParameters.get("skip"), name: "skip", default: 0)) {
         case (.failure(let error), _), (_, .failure(let error)):
             return jsonResponse(.badRequest, message: error.message)
         case (.success(let parsedLimit), .success(let parsedSkip)):
             limit = parsedLimit
-            skip = parsedSkip
+            requestedSkip = parsedSkip
         }
+        let skip = options.ignoreSkip ? 0 : requestedSkip
 
         if number <= options.failFirstRequests {
             state.recordFault(.internalError)
@@ -234,6 +251,10 @@ struct UsersHandler: Sendable {
         if let failingSkip = options.failingSkip, skip == failingSkip {
             state.recordFault(.internalError)
             return jsonResponse(.internalServerError, message: "injected failure: skip=\(skip) always fails")
+        }
+        if let redirectTo = options.redirectTo {
+            let query = request.uri.query.map { "?" + $0 } ?? ""
+            return Response(status: .found, headers: [.location: redirectTo + query])
         }
         let fault = Self.fault(requestNumber: number, seed: options.seed, rate: options.faultRate)
         if let fault, fault != .truncatedBody {
@@ -253,6 +274,9 @@ struct UsersHandler: Sendable {
         let available = total - start
         let returned = limit == 0 ? available : min(limit, available)
 
+        if let emptyPageSkip = options.emptyPageSkip, skip == emptyPageSkip {
+            return bytesResponse(.ok, page(start: start, count: 0, skip: skip, total: total))
+        }
         if fault == .truncatedBody {
             state.recordFault(.truncatedBody)
             let body = page(start: start, count: returned, skip: skip, total: total)

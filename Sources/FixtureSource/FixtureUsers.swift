@@ -1,3 +1,4 @@
+import ETLCore
 import Foundation
 
 /// Deterministic DummyJSON-shaped users. Every user's bytes are a pure function of
@@ -104,26 +105,74 @@ public struct FixtureUsers: Sendable {
         } catch {
             throw FixtureError.unreadableFixture(path: fixtureFile, reason: "\(error.localizedDescription)")
         }
-        let parsed: Any
+        let users: [[UInt8]]?
         do {
-            parsed = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            users = try [UInt8](data).withUnsafeBufferPointer { try usersArray(in: $0) }
         } catch {
-            throw FixtureError.invalidFixture(path: fixtureFile, reason: "not valid JSON")
+            throw FixtureError.invalidFixture(path: fixtureFile, reason: "not valid JSON (\(error))")
         }
-        let bytes = [UInt8](data)
-        var start = 0
-        RawJSON.skipSpace(bytes, &start)
-        // Skip a UTF-8 byte order mark if present.
-        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { start = 3; RawJSON.skipSpace(bytes, &start) }
-        if parsed is [Any] {
-            return RawJSON.arrayElements(bytes, from: start)
+        guard let users else {
+            throw FixtureError.invalidFixture(path: fixtureFile, reason: "expected a JSON array of users or an object with a \"users\" array")
         }
-        if let object = parsed as? [String: Any], object["users"] is [Any],
-           let valueStart = RawJSON.memberValue(bytes, named: "users", inObjectAt: start),
-           valueStart < bytes.count, bytes[valueStart] == UInt8(ascii: "[") {
-            return RawJSON.arrayElements(bytes, from: valueStart)
+        return users
+    }
+
+    /// The compacted elements of the top-level array, or of the top-level object's `users`
+    /// array; nil for any other shape. Read through `JSONCursor`, the reader the extractor's
+    /// page parser uses, so a fixture file is refused for exactly what a page would be.
+    static func usersArray(in bytes: UnsafeBufferPointer<UInt8>) throws(JSONGrammarError) -> [[UInt8]]? {
+        var cursor = JSONCursor(bytes: bytes)
+        // A UTF-8 byte order mark (editors write one) is not JSON: skipped before reading.
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { cursor.position = 3 }
+        cursor.skipWhitespace()
+        var users: [[UInt8]]?
+        switch cursor.peek() {
+        case UInt8(ascii: "["):
+            users = try elements(&cursor)
+        case UInt8(ascii: "{"):
+            cursor.position += 1
+            cursor.skipWhitespace()
+            if cursor.peek() == UInt8(ascii: "}") { cursor.position += 1; break }
+            while true {
+                cursor.skipWhitespace()
+                let name = try cursor.readRawString()
+                cursor.skipWhitespace()
+                try cursor.expect(UInt8(ascii: ":"))
+                cursor.skipWhitespace()
+                if name.elementsEqual("users".utf8), cursor.peek() == UInt8(ascii: "[") {
+                    users = try elements(&cursor)
+                } else {
+                    var ignored: [UInt8] = []
+                    _ = try cursor.copyValue(into: &ignored)
+                }
+                cursor.skipWhitespace()
+                if cursor.peek() == UInt8(ascii: ",") { cursor.position += 1; continue }
+                try cursor.expect(UInt8(ascii: "}"))
+                break
+            }
+        default:
+            var ignored: [UInt8] = []
+            _ = try cursor.copyValue(into: &ignored)
         }
-        throw FixtureError.invalidFixture(path: fixtureFile, reason: "expected a JSON array of users or an object with a \"users\" array")
+        cursor.skipWhitespace()
+        guard cursor.isAtEnd else { throw cursor.failure("unexpected data after the JSON value") }
+        return users
+    }
+
+    private static func elements(_ cursor: inout JSONCursor) throws(JSONGrammarError) -> [[UInt8]] {
+        try cursor.expect(UInt8(ascii: "["))
+        var elements: [[UInt8]] = []
+        cursor.skipWhitespace()
+        if cursor.peek() == UInt8(ascii: "]") { cursor.position += 1; return elements }
+        while true {
+            var element: [UInt8] = []
+            _ = try cursor.copyValue(into: &element)
+            elements.append(element)
+            cursor.skipWhitespace()
+            if cursor.peek() == UInt8(ascii: ",") { cursor.position += 1; continue }
+            try cursor.expect(UInt8(ascii: "]"))
+            return elements
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import ETLCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -118,8 +120,9 @@ struct JSONScanError: Error, CustomStringConvertible {
 ///
 /// Why not `JSONSerialization`: it builds a dictionary per line, and measured here it loads
 /// about 30,000 lines/s; this scanner walks raw pointers and jumps over string bodies with
-/// `memchr`, so the loader is bound by SQLite instead. It validates the grammar (structure,
-/// numbers, literals, escapes); it does not reject raw control characters inside strings.
+/// the product's `JSONGrammar` for strings and numbers, so the loader is bound by SQLite
+/// instead. It validates the whole grammar: structure, numbers, literals, and strings (escapes,
+/// surrogates, UTF-8, no raw control characters), with the product's one nesting limit.
 struct JSONFieldScanner {
     private let base: UnsafePointer<UInt8>
     private let end: Int
@@ -131,7 +134,7 @@ struct JSONFieldScanner {
     private let nodeCount: UnsafeMutablePointer<Int>
     private let keys: UnsafeMutablePointer<UInt8>
     private let slots: UnsafeMutablePointer<ScanSlot>
-    private static let maxDepth = 256
+    private static let maxDepth = JSONNesting.maximumDepth
 
     // Written for speed in debug builds too (the product's tests run unoptimized): raw
     // pointers, `==` on bytes rather than `switch` patterns (which call the generic `~=`).
@@ -284,78 +287,28 @@ struct JSONFieldScanner {
     }
 
     /// At the opening quote; ends after the closing one. Returns whether it had escapes.
+    /// The product's one string grammar (`JSONGrammar`): raw control characters, bad escapes,
+    /// lone surrogates and invalid UTF-8 are refused here exactly as in every other reader.
     private mutating func skipString() throws -> Bool {
-        let bodyStart = index + 1
-        var cursor = bodyStart
-        while true {
-            guard cursor < end, let found = memchr(base + cursor, 0x22, end - cursor) else {
-                throw fail("unterminated string")
-            }
-            let quote = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
-            // A quote preceded by an odd number of backslashes is escaped.
-            var backslashes = 0
-            while quote - backslashes - 1 >= bodyStart, base[quote - backslashes - 1] == 0x5C { backslashes += 1 }
-            if backslashes % 2 == 1 {
-                cursor = quote + 1
-                continue
-            }
-            index = quote + 1
-            let bodyLength = quote - bodyStart
-            guard bodyLength > 0, memchr(base + bodyStart, 0x5C, bodyLength) != nil else { return false }
-            try validateEscapes(from: bodyStart, to: quote)
-            return true
-        }
-    }
-
-    private func validateEscapes(from start: Int, to stop: Int) throws {
-        var cursor = start
-        while cursor < stop {
-            if base[cursor] != 0x5C {
-                cursor += 1
-                continue
-            }
-            guard cursor + 1 < stop else { throw JSONScanError(offset: cursor, reason: "bad escape") }
-            let kind = base[cursor + 1]
-            if kind == 0x75 {  // u
-                guard cursor + 5 < stop,
-                    Self.hexValue(base[cursor + 2]) != nil, Self.hexValue(base[cursor + 3]) != nil,
-                    Self.hexValue(base[cursor + 4]) != nil, Self.hexValue(base[cursor + 5]) != nil
-                else { throw JSONScanError(offset: cursor, reason: "bad \\u escape") }
-                cursor += 6
-            } else if kind == 0x22 || kind == 0x5C || kind == 0x2F || kind == 0x62 || kind == 0x66 || kind == 0x6E
-                || kind == 0x72 || kind == 0x74
-            {  // " \ / b f n r t
-                cursor += 2
-            } else {
-                throw JSONScanError(offset: cursor, reason: "bad escape")
-            }
+        do throws(JSONGrammarError) {
+            let string = try JSONGrammar.endOfString(UnsafeBufferPointer(start: base, count: end), openingQuoteAt: index)
+            index = string.end
+            return string.hasEscapes
+        } catch {
+            throw JSONScanError(offset: error.offset, reason: error.reason)
         }
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; returns whether it is an integer literal.
     private mutating func skipNumber() throws -> Bool {
-        var integer = true
-        if index < end, base[index] == 0x2D { index += 1 }
-        guard index < end, base[index] >= 0x30, base[index] <= 0x39 else { throw fail("expected a value") }
-        if base[index] == 0x30 {
-            index += 1
-        } else {
-            skipDigits()
+        do throws(JSONGrammarError) {
+            let number = try JSONGrammar.endOfNumber(UnsafeBufferPointer(start: base, count: end), at: index)
+            index = number.end
+            return number.isInteger
+        } catch {
+            index = error.offset
+            throw fail(error.reason == "invalid number, expected a digit" ? "expected a value" : error.reason)
         }
-        if index < end, base[index] == 0x2E {
-            integer = false
-            index += 1
-            guard index < end, base[index] >= 0x30, base[index] <= 0x39 else { throw fail("expected a digit after '.'") }
-            skipDigits()
-        }
-        if index < end, base[index] == 0x65 || base[index] == 0x45 {
-            integer = false
-            index += 1
-            if index < end, base[index] == 0x2B || base[index] == 0x2D { index += 1 }
-            guard index < end, base[index] >= 0x30, base[index] <= 0x39 else { throw fail("expected a digit in the exponent") }
-            skipDigits()
-        }
-        return integer
     }
 
     private mutating func expectLiteral(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8, _ b4: UInt8 = 0, count: Int) throws {
@@ -400,61 +353,14 @@ struct JSONFieldScanner {
         }
     }
 
-    private mutating func skipDigits() {
-        while index < end, base[index] >= 0x30, base[index] <= 0x39 { index += 1 }
-    }
-
     private func fail(_ reason: String) -> JSONScanError {
         JSONScanError(offset: index, reason: reason)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt32? {
-        if byte >= 0x30, byte <= 0x39 { return UInt32(byte - 0x30) }
-        if byte >= 0x41, byte <= 0x46 { return UInt32(byte - 0x41 + 10) }
-        if byte >= 0x61, byte <= 0x66 { return UInt32(byte - 0x61 + 10) }
-        return nil
     }
 
     /// Decodes the escapes of an already validated string body into UTF-8 (lone surrogates
     /// become U+FFFD).
     static func unescape(_ body: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(body.count)
-        var index = 0
-        func hex4(at position: Int) -> UInt32 {
-            (0..<4).reduce(0) { $0 << 4 | (hexValue(body[position + $1]) ?? 0) }
-        }
-        while index < body.count {
-            let byte = body[index]
-            guard byte == 0x5C, index + 1 < body.count else {
-                output.append(byte)
-                index += 1
-                continue
-            }
-            let kind = body[index + 1]
-            index += 2
-            switch kind {
-            case 0x62: output.append(0x08)
-            case 0x66: output.append(0x0C)
-            case 0x6E: output.append(0x0A)
-            case 0x72: output.append(0x0D)
-            case 0x74: output.append(0x09)
-            case 0x75:
-                guard index + 4 <= body.count else { return output }
-                var scalar = hex4(at: index)
-                index += 4
-                if (0xD800...0xDBFF).contains(scalar), index + 6 <= body.count, body[index] == 0x5C, body[index + 1] == 0x75 {
-                    let low = hex4(at: index + 2)
-                    if (0xDC00...0xDFFF).contains(low) {
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        index += 6
-                    }
-                }
-                output.append(contentsOf: String(Unicode.Scalar(scalar) ?? "\u{FFFD}").utf8)
-            default: output.append(kind)  // \" \\ \/
-            }
-        }
-        return output
+        JSONGrammar.unescape(body)
     }
 }
 

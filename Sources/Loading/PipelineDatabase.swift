@@ -34,7 +34,8 @@ public final class PipelineDatabase: Sendable {
     /// Opens the pool and applies the migrations, retrying while another process (a saver
     /// replica starting at the same moment) holds the new file's lock or is applying the same
     /// migration: SQLite then answers `database is locked` to `PRAGMA journal_mode = WAL`, or
-    /// `table … already exists` to the loser of the migration race. Found by the chaos test.
+    /// `table … already exists` (or `duplicate column name`) to the loser of the migration race.
+    /// Found by the chaos test.
     static func openAndMigrate(path: String, configuration: Configuration, attempts: Int = 12) throws -> DatabasePool {
         var attempt = 1
         while true {
@@ -51,7 +52,9 @@ public final class PipelineDatabase: Sendable {
 
     static func isStartupRace(_ error: DatabaseError) -> Bool {
         if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { return true }
-        return error.resultCode == .SQLITE_ERROR && (error.message ?? "").contains("already exists")
+        // `duplicate column name`: the loser of the race on an `ADD COLUMN` migration.
+        let message = error.message ?? ""
+        return error.resultCode == .SQLITE_ERROR && (message.contains("already exists") || message.contains("duplicate column name"))
     }
 
     // MARK: - Schema
@@ -140,6 +143,11 @@ public final class PipelineDatabase: Sendable {
             // and the loader's `DELETE … WHERE run_id = ?`. Only the API's filters are
             // indexed: every extra index costs each of a million inserts.
         }
+        migrator.registerMigration("v2_duplicate_count") { db in
+            // Users of a run whose id an earlier user of the run already had (the extractor's
+            // `duplicate_ids`): a source that repeats itself shows in the ledger.
+            try db.execute(sql: "ALTER TABLE etl_runs ADD COLUMN duplicate_count INTEGER")
+        }
         return migrator
     }
 
@@ -173,7 +181,7 @@ public final class PipelineDatabase: Sendable {
         let values: [(String, (any DatabaseValueConvertible)?)] = [
             ("attempt", event.attempt),
             ("raw_file", event.rawFile), ("processed_file", event.processedFile), ("dlq_file", event.dlqFile),
-            ("extracted_count", event.extractedCount), ("valid_count", event.validCount),
+            ("extracted_count", event.extractedCount), ("duplicate_count", event.duplicateIDs), ("valid_count", event.validCount),
             ("invalid_count", event.invalidCount),
             ("extract_started_at", event.extractStartedAt), ("extract_finished_at", event.extractFinishedAt),
             ("transform_started_at", event.transformStartedAt), ("transform_finished_at", event.transformFinishedAt),

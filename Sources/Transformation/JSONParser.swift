@@ -1,11 +1,17 @@
+import ETLCore
+
 /// Why a line is not JSON, with the byte offset where the parser stopped.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public let offset: Int
     public let reason: String
+    /// The text is not refused for its grammar but for nesting deeper than the product's limit
+    /// (`JSONNesting.maximumDepth`): such a record gets its own dead-letter code.
+    public let isNestingTooDeep: Bool
 
-    public init(offset: Int, reason: String) {
+    public init(offset: Int, reason: String, isNestingTooDeep: Bool = false) {
         self.offset = offset
         self.reason = reason
+        self.isNestingTooDeep = isNestingTooDeep
     }
 
     public var description: String { "\(reason) at byte \(offset)" }
@@ -18,10 +24,11 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// - strings: no raw control characters (U+0000–U+001F), only the RFC's escapes, valid UTF-8
 ///   (overlongs, surrogates encoded in UTF-8 and bytes F5–FF are rejected), and `\u` escapes
 ///   that form valid scalars: a lone or mismatched surrogate (`"\uD800"`) is an error;
-/// - nesting is limited (`maximumDepth`, 512 by default) so `[[[[…` cannot exhaust the stack;
+/// - nesting is limited (`maximumDepth`, the product's `JSONNesting.maximumDepth` by default) so
+///   `[[[[…` cannot exhaust the stack;
 /// - numbers are validated against the grammar and kept as text (see `JSONValue.number`).
 public enum JSONParser {
-    public static let defaultMaximumDepth = 512
+    public static let defaultMaximumDepth = JSONNesting.maximumDepth
 
     public static func parse(
         _ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int = defaultMaximumDepth
@@ -134,7 +141,7 @@ struct JSONScanner {
     }
 
     private mutating func parseObject(depth: Int, materialize: Bool, filter: [String]?) throws(JSONParseError) -> JSONValue {
-        guard depth <= maximumDepth else { throw error("nesting deeper than \(maximumDepth) levels") }
+        guard depth <= maximumDepth else { throw tooDeep() }
         index += 1  // {
         var members: [JSONValue.Member] = []
         skipWhitespace()
@@ -175,7 +182,7 @@ struct JSONScanner {
     }
 
     private mutating func parseArray(depth: Int, materialize: Bool) throws(JSONParseError) -> JSONValue {
-        guard depth <= maximumDepth else { throw error("nesting deeper than \(maximumDepth) levels") }
+        guard depth <= maximumDepth else { throw tooDeep() }
         index += 1  // [
         var elements: [JSONValue] = []
         skipWhitespace()
@@ -389,6 +396,10 @@ struct JSONScanner {
 
     private func error(_ reason: String) -> JSONParseError {
         JSONParseError(offset: index, reason: reason)
+    }
+
+    private func tooDeep() -> JSONParseError {
+        JSONParseError(offset: index, reason: "nesting deeper than \(maximumDepth) levels", isNestingTooDeep: true)
     }
 
     private func hex(_ unit: UInt16) -> String {

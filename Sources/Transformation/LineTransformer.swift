@@ -1,3 +1,5 @@
+import ETLCore
+
 /// Turns one raw line into one output line, byte-preserving:
 ///
 /// - **valid**: the original bytes of the object with `,"department_code":"ENG"` inserted before
@@ -7,7 +9,8 @@
 ///   `"error_reason":"<messages joined by '; '>","error_codes":["…",…]`.
 /// - **not an object** (`invalid_json`): `{"raw_line":"<the line as a JSON string>","error_reason":…,
 ///   "error_codes":["invalid_json"]}`; invalid UTF-8 in the line becomes U+FFFD there.
-///   An empty or blank line is such a record too (never skipped), so
+///   A record nested deeper than `JSONNesting.maximumDepth` is written the same way with the code
+///   `nesting_too_deep`. An empty or blank line is such a record too (never skipped), so
 ///   `valid + invalid == lines` always holds.
 public struct LineTransformer: Sendable {
     public enum Disposition: Sendable, Equatable {
@@ -33,7 +36,7 @@ public struct LineTransformer: Sendable {
             }
             return .valid
         case .invalid(let failures):
-            if failures.first?.code == .invalidJSON {
+            if let code = failures.first?.code, code == .invalidJSON || code == .nestingTooDeep {
                 output.append(contentsOf: #"{"raw_line":"#.utf8)
                 JSONEscaping.appendQuoted(bytes: line, to: &output)
                 output.append(UInt8(ascii: ","))
@@ -60,6 +63,9 @@ public struct LineTransformer: Sendable {
         let record: JSONValue
         do {
             record = try JSONParser.parse(line, keepingTopLevelKeys: RecordValidator.fields)
+        } catch where error.isNestingTooDeep {
+            return .invalid([ValidationFailure(
+                .nestingTooDeep, "record is nested deeper than \(JSONNesting.maximumDepth) levels (at byte \(error.offset))")])
         } catch {
             let reason = line.allSatisfy(Self.isJSONWhitespace) ? "line is blank" : "line is not valid JSON: \(error)"
             return .invalid([ValidationFailure(.invalidJSON, reason)])

@@ -2,6 +2,9 @@
 public enum ValidationCode: String, Sendable, CaseIterable, Codable {
     /// The line is not a JSON object: unparsable, another JSON type, empty or blank.
     case invalidJSON = "invalid_json"
+    /// The line is JSON nested deeper than the product's limit (`JSONNesting.maximumDepth`):
+    /// not read further, kept as text like an `invalid_json` line.
+    case nestingTooDeep = "nesting_too_deep"
     /// `id` is missing or not an integer literal that fits in 64 bits (`1`, `-3`; not `1.0`, `1e3`, `"1"`).
     case invalidID = "invalid_id"
     /// `firstName` is missing, not a string, empty or whitespace only.

@@ -14,7 +14,7 @@ struct ExtractorCommand: AsyncParsableCommand {
         abstract: "Pages users out of the source API into DATA_DIR/raw_users and announces each run.",
         discussion: "Configured by environment variables (and .env); see the README.")
 
-    @Flag(help: "Run one extraction and exit: 0 on success, 1 on a failed run (reason on stderr), 2 on bad configuration.")
+    @Flag(help: "Run one extraction and exit: 0 on success, 1 on a failed run (reason on stderr), 2 on bad configuration, 3 when another extraction holds DATA_DIR (its run named on stderr).")
     var once = false
 
     func run() async throws {
@@ -31,7 +31,7 @@ struct ExtractorCommand: AsyncParsableCommand {
             clock: clock, logger: logger)
         let makeExtraction: @Sendable (@escaping @Sendable () -> Bool) -> Extraction = { shouldStop in
             let fetcher = PageFetcher(
-                http: CurlSource(), sourceURL: configuration.sourceURL, timeoutSeconds: configuration.httpTimeoutSeconds,
+                http: CurlSource(allowedRedirectHosts: configuration.allowedRedirectHosts), sourceURL: configuration.sourceURL, timeoutSeconds: configuration.httpTimeoutSeconds,
                 retry: configuration.common.retry, clock: clock, logger: logger, breaker: breaker)
             return Extraction(configuration: configuration, fetcher: fetcher, queue: queue, clock: clock, logger: logger, shouldStop: shouldStop)
         }
@@ -58,6 +58,9 @@ struct ExtractorCommand: AsyncParsableCommand {
         switch outcome.withLock({ $0 }) {
         case .failure(is CancellationError):
             return  // stopped by SIGTERM/SIGINT; the checkpoint resumes the run
+        case .failure(let error as ExtractionLockError):
+            FileHandle.standardError.write(Data("extractor: \(error)\n".utf8))
+            throw ExitCode(3)
         case .failure(let error):
             FileHandle.standardError.write(Data("extractor: \(error)\n".utf8))
             throw ExitCode(1)

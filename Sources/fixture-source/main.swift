@@ -43,6 +43,15 @@ struct FixtureSourceCommand: ParsableCommand {
     @Option(name: .customLong("fixture"), help: "Serve the users of this JSON file (an array, or {\"users\":[...]}) instead of generating.")
     var fixture: String?
 
+    @Option(name: .customLong("empty-page-skip"), help: "Every request with this skip gets an empty users array (a lost page).")
+    var emptyPageSkip: Int?
+
+    @Flag(name: .customLong("ignore-skip"), help: "Answer every request as if skip were 0 (a cache that strips query strings).")
+    var ignoreSkip = false
+
+    @Option(name: .customLong("redirect-to"), help: "Answer /users with 302 to this base URL plus the request's query.")
+    var redirectTo: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535 (got \(port))") }
         guard !host.isEmpty else { throw ValidationError("--host must not be empty") }
@@ -62,7 +71,8 @@ struct FixtureSourceCommand: ParsableCommand {
         let options = FixtureOptions(
             userCount: users, invalidRate: invalidRate, seed: seed, faultRate: faultRate,
             retryAfterSeconds: retryAfter, slowMilliseconds: slowMs, failingSkip: failingSkip,
-            failFirstRequests: failFirst, fixtureFile: fixture
+            failFirstRequests: failFirst, fixtureFile: fixture,
+            emptyPageSkip: emptyPageSkip, ignoreSkip: ignoreSkip, redirectTo: redirectTo
         )
         try options.validate()
         let catalog: FixtureCatalog

@@ -28,6 +28,7 @@ struct ConfigurationTests {
         ("SOURCE_PAGE_SIZE", "abc"), ("SOURCE_PAGE_SIZE", "0"), ("HTTP_TIMEOUT_SECONDS", "-1"), ("RETRY_MAX", "many"),
         ("RETRY_FACTOR", "0.5"), ("EXTRACT_SCHEDULE", "25:00"), ("EXTRACT_ON_START", "maybe"), ("SOURCE_URL", "ftp://x/users"),
         ("SOURCE_URL", "not a url"), ("REDIS_URL", "http://localhost"), ("LOG_LEVEL", "loud"),
+        ("SOURCE_ALLOWED_REDIRECT_HOSTS", "cdn.example.com:99999"), ("SOURCE_ALLOWED_REDIRECT_HOSTS", "http://cdn.example.com"),
     ])
     func aBadValueNamesTheVariable(variable: String, value: String) {
         do {
@@ -39,6 +40,13 @@ struct ConfigurationTests {
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+
+    @Test func allowedRedirectHostsAreAListOfHostsOrHostPorts() throws {
+        #expect(try ExtractorConfiguration(ConfigurationSource(values: [:])).allowedRedirectHosts.isEmpty)
+        let configuration = try ExtractorConfiguration(
+            ConfigurationSource(values: ["SOURCE_ALLOWED_REDIRECT_HOSTS": " CDN.example.com, api.example.com:8443 ,"]))
+        #expect(configuration.allowedRedirectHosts == ["cdn.example.com", "api.example.com:8443"])
     }
 
     @Test func ageBoundsMustBeOrdered() {

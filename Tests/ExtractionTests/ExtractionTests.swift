@@ -65,12 +65,15 @@ struct ExtractionTests {
         #expect(try harness.rawLines(event).isEmpty)
     }
 
-    @Test func trustsTheReturnedCountOnShortPages() async throws {
+    /// Issue 9, finding 4: a short page before `total` used to be trusted (the run went on from
+    /// where it ended); it is a page error now, retried like a 500.
+    @Test func aShortPageBeforeTotalIsRetriedNotTrusted() async throws {
         let harness = try Harness(pageSize: 10)
-        let source = ScriptedSource(userCount: 25, faults: [0: .shortPage(4), 1: .shortPage(7)])
+        let source = ScriptedSource(userCount: 25, faults: [0: .shortPage(4), 2: .shortPage(0)])
         let event = try completed(try await harness.extraction(source).run())
         #expect(try harness.rawLines(event) == source.users)
-        #expect(source.requests.map { $0.components(separatedBy: "skip=").last! } == ["0", "4", "11", "21"])
+        #expect(source.requests.map { $0.components(separatedBy: "skip=").last! } == ["0", "0", "10", "10", "20"])
+        #expect(harness.clock.sleeps.count == 2)
     }
 
     @Test func retriesWithExponentialBackoffAndHonoursRetryAfter() async throws {
@@ -158,6 +161,14 @@ struct SourcePageParserTests {
         "", "[]", #"{"users":[{"id":1}]"#, #"{"users":[{"id":1}],"total":"x"}"#, #"{"total":3}"#,
         #"{"users":[{"id":1,}],"total":1}"#, #"{"users":[{"id":tru}],"total":1}"#, #"{"users":[],"total":1} trailing"#,
         #"{"users":[{"id":"unterminated}],"total":1}"#,
+        // Issue 9, finding 6: a backslash before a raw newline, and the other ways a string
+        // or a number can break the grammar while looking close to JSON.
+        "{\"users\":[{\"s\":\"a\\\nb\"}],\"total\":1,\"skip\":0,\"limit\":1}",
+        "{\"users\":[{\"s\":\"a\tb\"}],\"total\":1,\"skip\":0,\"limit\":1}",
+        #"{"users":[{"s":"\uD800"}],"total":1,"skip":0,"limit":1}"#, #"{"users":[{"s":"\x41"}],"total":1,"skip":0,"limit":1}"#,
+        #"{"users":[{"n":+1}],"total":1,"skip":0,"limit":1}"#, #"{"users":[{"n":01}],"total":1,"skip":0,"limit":1}"#,
+        #"{"users":[{"n":.5}],"total":1,"skip":0,"limit":1}"#, #"{"users":[{"n":1.}],"total":1,"skip":0,"limit":1}"#,
+        #"{"users":[{"id":1}],"total":1}"#, #"{"users":[{"id":1}],"total":1,"skip":0}"#,
     ])
     func rejectsMalformedBodies(body: String) {
         #expect(throws: PageParseError.self) { try SourcePageParser.parse(Array(body.utf8)) }

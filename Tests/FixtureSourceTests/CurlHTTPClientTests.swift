@@ -81,6 +81,31 @@ struct CurlHTTPClientTests {
         }
     }
 
+    /// Issue 9, finding 11: libcurl used to follow any redirect; another host:port is now refused
+    /// before it is contacted, unless it is allowed (as `host` or `host:port`).
+    @Test func followsRedirectsOnlyToAllowedHosts() async throws {
+        try await withFixtureServer(FixtureOptions(userCount: 3)) { target in
+            try await withFixtureServer(FixtureOptions(userCount: 0, redirectTo: target.usersURL)) { redirecting in
+                let url = redirecting.usersURL + "?limit=2&skip=1"
+                await #expect {
+                    _ = try await fetch(url)
+                } throws: { error in
+                    guard case .redirectRefused(let from, let location) = error as? HTTPClientError else { return false }
+                    return from == url && location == target.usersURL + "?limit=2&skip=1"
+                }
+                #expect(target.state.requestCount == 0)
+                for allowed in ["127.0.0.1", "127.0.0.1:\(target.port)"] {
+                    let response = try await fetch(url, client: CurlHTTPClient(allowedRedirectHosts: [allowed]))
+                    #expect(response.status == 200)
+                    #expect(String(decoding: response.body, as: UTF8.self).contains(#""skip":1,"limit":2"#))
+                }
+                // Another port of the same address is another host.
+                let elsewhere = CurlHTTPClient(allowedRedirectHosts: ["127.0.0.1:\(redirecting.port)"])
+                await #expect(throws: HTTPClientError.self) { _ = try await fetch(url, client: elsewhere) }
+            }
+        }
+    }
+
     @Test func reusesConnectionsAcrossSequentialAndConcurrentCalls() async throws {
         try await withFixtureServer(FixtureOptions(userCount: 500)) { server in
             let client = CurlHTTPClient()

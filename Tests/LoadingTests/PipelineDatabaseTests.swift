@@ -6,6 +6,22 @@ import Testing
 @testable import Loading
 
 @Suite struct PipelineDatabaseTests {
+    /// Issue 9, finding 5: the extractor's count of repeated user ids reaches the ledger.
+    @Test func theLedgerKeepsTheDuplicateIDCountOfARun() async throws {
+        let workspace = try Workspace()
+        let database = try workspace.openDatabase()
+        let runID = try #require(RunID("20270115_090000"))
+        var extracted = RunEvent(runID: runID, status: .extracted)
+        extracted.duplicateIDs = 3
+        try await database.recordEvent(extracted)
+        // A later event that does not carry the count keeps it.
+        try await database.recordEvent(RunEvent(runID: runID, status: .transformed))
+        let count = try await database.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT duplicate_count FROM etl_runs WHERE id = ?", arguments: [runID.timestamp])
+        }
+        #expect(count == 3)
+    }
+
     @Test func createsTheSchemaInWALModeWithParentDirectories() async throws {
         let workspace = try Workspace()
         let database = try workspace.openDatabase()
@@ -26,7 +42,7 @@ import Testing
             "id", "run_timestamp", "status", "raw_file", "processed_file", "dlq_file", "extracted_count", "valid_count",
             "invalid_count", "extract_started_at", "extract_finished_at", "transform_started_at", "transform_finished_at",
             "load_started_at", "load_finished_at", "upload_finished_at", "uploaded_files", "upload_attempts",
-            "attempt", "next_upload_at", "error", "created_at", "updated_at",
+            "attempt", "next_upload_at", "error", "created_at", "updated_at", "duplicate_count",
         ])
         #expect(columns["raw_users"] == ["row_id", "run_id", "line_no", "user_id", "record", "inserted_at"])
         #expect(columns["processed_users"] == [

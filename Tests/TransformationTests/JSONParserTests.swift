@@ -1,3 +1,4 @@
+import ETLCore
 import Foundation
 import Testing
 @testable import Transformation
@@ -120,9 +121,11 @@ struct JSONParserTests {
     }
 
     @Test func limitsNestingDepth() throws {
-        let deepest = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
+        // The product's one limit (issue 9: it used to be 512 here and 256 elsewhere).
+        let limit = JSONNesting.maximumDepth
+        let deepest = String(repeating: "[", count: limit) + String(repeating: "]", count: limit)
         #expect(throws: Never.self) { try JSONParser.parse(deepest) }
-        let tooDeep = String(repeating: "[", count: 513) + String(repeating: "]", count: 513)
+        let tooDeep = String(repeating: "[", count: limit + 1) + String(repeating: "]", count: limit + 1)
         #expect(throws: JSONParseError.self) { try JSONParser.parse(tooDeep) }
         // A pathological line must not exhaust the stack.
         #expect(throws: JSONParseError.self) { try JSONParser.parse(String(repeating: "[", count: 200_000)) }
