@@ -10,6 +10,7 @@ public final class InMemoryRunEventQueue: RunEventQueue {
         var cursors: [String: Int] = [:]  // "handoff/group" -> next index
         var pending: [String: [String: Int]] = [:]  // "handoff/group" -> id -> delivery count
         var sequence = 0
+        var announcedKeys: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -25,6 +26,15 @@ public final class InMemoryRunEventQueue: RunEventQueue {
         state.withLock { state in
             state.sequence += 1
             state.entries[handoff, default: []].append((id: "\(state.sequence)-0", event: event))
+        }
+    }
+
+    public func announce(_ event: RunEvent, at handoff: HandoffPoint, onceFor key: String) async throws -> Bool {
+        state.withLock { state in
+            guard state.announcedKeys.insert("\(handoff.rawValue)/\(key)").inserted else { return false }
+            state.sequence += 1
+            state.entries[handoff, default: []].append((id: "\(state.sequence)-0", event: event))
+            return true
         }
     }
 
