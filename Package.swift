@@ -143,7 +143,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Extraction", "Transformation", "Loading", "PipelineSchema", "FixtureSource", "Handoff", "ETLCore", "TestSupport",
+            "Extraction", "Transformation", "Loading", "PipelineSchema", "FixtureSource", "Handoff", "ETLCore", "RedisClient", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -22,7 +22,10 @@ public struct CommonConfiguration: Sendable {
 
     public init(
         dataDirectory: URL, redisURL: String, retry: RetryPolicy, logLevel: LogLevelSetting,
-        claimIdleSeconds: Double = 60, reconcileIntervalSeconds: Double = 60, eventKey: String
+        claimIdleSeconds: Double = 60, reconcileIntervalSeconds: Double = 60,
+        // Empty for configurations that reach no Redis (unit tests); `RedisRunEventQueue`
+        // refuses a key shorter than `minimumEventKeyLength`, so nothing runs unsigned.
+        eventKey: String = ""
     ) {
         self.dataDirectory = dataDirectory
         self.redisURL = redisURL

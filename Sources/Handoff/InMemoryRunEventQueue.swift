@@ -22,6 +22,16 @@ public final class InMemoryRunEventQueue: RunEventQueue {
         state.withLock { $0.entries[handoff, default: []].map(\.event) }
     }
 
+    /// Entries of `handoff` delivered to `group` at least once (what a test waits for).
+    public func deliveredCount(at handoff: HandoffPoint, group: String) -> Int {
+        state.withLock { $0.cursors["\(handoff.rawValue)/\(group)", default: 0] }
+    }
+
+    /// Entries of `handoff` delivered to `group` and not acknowledged yet.
+    public func pendingCount(at handoff: HandoffPoint, group: String) -> Int {
+        state.withLock { $0.pending["\(handoff.rawValue)/\(group)", default: [:]].count }
+    }
+
     public func announce(_ event: RunEvent, at handoff: HandoffPoint) async throws {
         state.withLock { state in
             state.sequence += 1
