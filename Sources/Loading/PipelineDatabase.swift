@@ -51,7 +51,9 @@ public final class PipelineDatabase: Sendable {
 
     static func isStartupRace(_ error: DatabaseError) -> Bool {
         if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { return true }
-        return error.resultCode == .SQLITE_ERROR && (error.message ?? "").contains("already exists")
+        // The loser of a migration race: a table (v1) or a column (v2) the winner just added.
+        let message = error.message ?? ""
+        return error.resultCode == .SQLITE_ERROR && (message.contains("already exists") || message.contains("duplicate column name"))
     }
 
     // MARK: - Schema

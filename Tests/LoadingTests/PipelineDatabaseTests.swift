@@ -27,6 +27,7 @@ import Testing
             "invalid_count", "extract_started_at", "extract_finished_at", "transform_started_at", "transform_finished_at",
             "load_started_at", "load_finished_at", "upload_finished_at", "uploaded_files", "upload_attempts",
             "attempt", "next_upload_at", "error", "created_at", "updated_at",
+            "failure_kind", "failure_code", "loaded_fingerprint", "retry_request",
         ])
         #expect(columns["raw_users"] == ["row_id", "run_id", "line_no", "user_id", "record", "inserted_at"])
         #expect(columns["processed_users"] == [
@@ -137,8 +138,10 @@ import Testing
         #expect(record.status == "transformed")
         #expect(record.extractFinishedAt == "2027-01-15T08:00:05Z")
 
+        // Failed for a permanent cause: no message moves it on (only an operator retry).
         var failed = RunEvent(runID: runID, status: .failed)
         failed.error = "boom"
+        failed.setFailure(FailureReason(.permanent, "corrupt_input"))
         try await database.recordEvent(failed)
         try await database.recordEvent(RunEvent(runID: runID, status: .completed))
         record = try #require(try await database.run(runID))

@@ -196,10 +196,10 @@ struct TransformerServiceTests {
         #expect(!FileManager.default.fileExists(atPath: RunFiles(dataDirectory: directory.url, runID: RunID("20261124_030000")!).processed.path))
     }
 
-    /// Issue 9, finding 3: the output directory is unusable for longer than every delivery
-    /// (here: a file where `processed_users/` should be; a full disk behaves the same): the run
-    /// is announced `failed` with a transient cause, and once the directory is back the
-    /// catch-up scan transforms and announces it.
+    /// Issue 9, finding 3: the output cannot be written for longer than every delivery (here a
+    /// directory stands where the DLQ file goes, so its rename fails; a full disk fails the
+    /// same write path): the run is announced `failed` with a transient cause, and once the
+    /// cause is gone the catch-up scan transforms and announces it.
     @Test func aRunFailedForATransientCauseIsTransformedWhenTheCauseClears() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
@@ -207,8 +207,7 @@ struct TransformerServiceTests {
         let runID = RunID("20261122_030000")!
         let files = RunFiles(dataDirectory: directory.url, runID: runID)
         try writeLines([userLine(), userLine(id: "2", age: "80")], to: files.raw)
-        try FileManager.default.createDirectory(at: RunFiles.deadLetterDirectory(directory.url), withIntermediateDirectories: true)
-        try writeLines(["not a directory"], to: RunFiles.processedDirectory(directory.url))
+        try FileManager.default.createDirectory(at: files.deadLetter, withIntermediateDirectories: true)
         var event = RunEvent(runID: runID, status: .extracted)
         event.extractedCount = 2
         try await queue.announce(event, at: .phase1)
@@ -218,11 +217,12 @@ struct TransformerServiceTests {
         let failed = try #require(queue.announced(at: .phase2).first)
         #expect(failed.status == .failed)
         #expect(failed.failureKind == .transient)
+        #expect(failed.failureCode == "io_error")
         #expect(failed.extractedCount == 2)
         #expect(try await queue.next(at: .phase1, group: TransformerService.consumerGroup, consumer: "test", waitMilliseconds: 0) == nil)
 
         // The cause clears: the periodic scan (raw file older than the interval) finishes the run.
-        try FileManager.default.removeItem(at: RunFiles.processedDirectory(directory.url))
+        try FileManager.default.removeItem(at: files.deadLetter)
         await service.processUnannouncedRuns(olderThan: 0)
         let announced = queue.announced(at: .phase2)
         #expect(announced.map(\.status) == [.failed, .transformed])
