@@ -211,7 +211,7 @@ struct PipelineIntegrationTests {
         let extractor = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/extractor").path
         try #require(FileManager.default.isExecutableFile(atPath: extractor), "build the executables first: swift build")
         let directory = try TestEnvironment.temporaryDirectory("badconfig")
-        let result = try await runToExit(extractor, ["--once"], environment: ["SOURCE_PAGE_SIZE": "lots"], in: directory)
+        let result = try await runToExit(extractor, ["--once"], environment: ["SOURCE_PAGE_SIZE": "lots", "EVENT_HMAC_KEY": RedisServer.eventKey], in: directory)
         #expect(result.status == 2)
         #expect(result.stderr.contains("SOURCE_PAGE_SIZE='lots' is invalid"))
     }
