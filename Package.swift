@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // HMAC-SHA256 of hand-off events (Foundation has no HMAC on Linux).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: C libraries
@@ -48,6 +50,7 @@ let package = Package(
         .target(name: "Handoff", dependencies: [
             "ETLCore", "RedisClient",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // MARK: Stages
@@ -143,7 +146,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Extraction", "Transformation", "Loading", "PipelineSchema", "FixtureSource", "Handoff", "ETLCore", "TestSupport",
+            "Extraction", "Transformation", "Loading", "PipelineSchema", "FixtureSource", "Handoff", "ETLCore", "RedisClient", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

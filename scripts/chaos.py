@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -144,8 +145,14 @@ class Stack:
         self.redis_port, self.sshd_port, self.fixture_port = free_port(), free_port(), free_port()
         bin_dir = Path(args.bin_dir).resolve()
         logs = root / "logs"
+        # Redis requires a password (in a config file, not on the command line) and the
+        # stages sign their events, as in every stack the project starts.
+        redis_password = secrets.token_hex(16)
+        redis_conf = root / "redis" / "redis.conf"
+        redis_conf.write_text(f"requirepass {redis_password}\n")
+        redis_conf.chmod(0o600)
         self.redis = Proc("redis", [
-            "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--appendonly", "yes",
+            "redis-server", str(redis_conf), "--bind", "127.0.0.1", "--port", str(self.redis_port), "--appendonly", "yes",
             "--appendfsync", redis_fsync, "--save", "", "--dir", str(root / "redis"), "--daemonize", "no",
         ], dict(os.environ), root, logs / "redis.log")
         self._write_sshd_config()
@@ -161,7 +168,8 @@ class Stack:
                 del env[key]
         env.update({
             "DATA_DIR": str(root / "data"),
-            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "REDIS_URL": f"redis://:{redis_password}@127.0.0.1:{self.redis_port}/0",
+            "EVENT_HMAC_KEY": secrets.token_hex(32),
             "SOURCE_URL": f"http://127.0.0.1:{self.fixture_port}/users",
             "SOURCE_PAGE_SIZE": "100",
             "HTTP_TIMEOUT_SECONDS": "5",

@@ -317,15 +317,29 @@ build() {
 # ---------------------------------------------------------------------------------------
 # up: helpers
 
+# A random secret kept in run/secrets/<name> (mode 600), so restarts of the stack reuse it.
+stack_secret() {
+    local file="${RUN_DIR}/secrets/$1"
+    if [[ ! -s "$file" ]]; then
+        mkdir -p "${RUN_DIR}/secrets"
+        chmod 700 "${RUN_DIR}/secrets"
+        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$file")
+    fi
+    cat "$file"
+}
+
 start_redis() {
     REDIS_PORT="$(free_port "$REDIS_PORT" redis)"
+    REDIS_PASSWORD="$(stack_secret redis-password)"
     mkdir -p "${RUN_DIR}/redis"
-    start_bg redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
+    # The password goes in a config file (mode 600), not on the command line where ps shows it.
+    (umask 077 && printf 'requirepass %s\n' "$REDIS_PASSWORD" >"${RUN_DIR}/redis/redis.conf")
+    start_bg redis redis-server "${RUN_DIR}/redis/redis.conf" --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
         --appendonly yes --appendfsync everysec --dir "${RUN_DIR}/redis" --daemonize no --logfile ""
     local i
     for ((i = 0; i < 100; i++)); do
         if command -v redis-cli >/dev/null 2>&1; then
-            [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null || true)" == PONG ]] && break
+            [[ "$(REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null || true)" == PONG ]] && break
         else
             port_in_use "$REDIS_PORT" && break
         fi
@@ -333,7 +347,7 @@ start_redis() {
         sleep 0.1
     done
     ((i < 100)) || { log_tail redis; die "redis-server did not answer on 127.0.0.1:${REDIS_PORT}"; }
-    info "redis: redis://127.0.0.1:${REDIS_PORT}/0 (AOF in run/redis)"
+    info "redis: redis://127.0.0.1:${REDIS_PORT}/0 with a password (run/secrets/redis-password; AOF in run/redis)"
 }
 
 write_sshd_config() {
@@ -425,7 +439,12 @@ start_fixture() {
 }
 
 export_stack_environment() {
-    export REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/0"
+    export REDIS_URL="redis://:${REDIS_PASSWORD}@127.0.0.1:${REDIS_PORT}/0"
+    # The stages sign their events with it: .env's (or the environment's) value, else the
+    # stack's own random one (run/secrets/event-hmac-key).
+    EVENT_HMAC_KEY="$(cfg EVENT_HMAC_KEY "")"
+    [[ -n "$EVENT_HMAC_KEY" ]] || EVENT_HMAC_KEY="$(stack_secret event-hmac-key)"
+    export EVENT_HMAC_KEY
     export SFTP_HOST=127.0.0.1
     export SFTP_PORT="$SSHD_PORT"
     export SFTP_USER="$SFTP_USER_LOCAL"
@@ -441,6 +460,7 @@ export_stack_environment() {
     {
         echo "# Written by scripts/local-stack.sh up at $(date -u +%Y-%m-%dT%H:%M:%SZ); not read by the services."
         local name
+        # REDIS_URL holds the Redis password: this file is readable by its owner only.
         for name in REDIS_URL SFTP_HOST SFTP_PORT SFTP_USER SFTP_KEY_PATH SFTP_KNOWN_HOSTS SFTP_REMOTE_DIR \
             API_HOST API_PORT; do
             printf '%s=%s\n' "$name" "${!name}"
@@ -448,6 +468,7 @@ export_stack_environment() {
         printf 'SOURCE_URL=%s\n' "$(cfg SOURCE_URL https://dummyjson.com/users)"
         printf 'BIN_DIR=%s\n' "$BIN_DIR"
     } >"$STACK_ENV"
+    chmod 600 "$STACK_ENV"
 }
 
 start_stages() {

@@ -130,6 +130,13 @@ public struct RunEvent: Codable, Sendable, Equatable {
     public var loadFinishedAt: String?
     public var uploadedFiles: [String]?
     public var error: String?
+    /// With `failed`: whether the cause can pass (`transient`, retried when it clears) or not.
+    public var failureKind: FailureKind?
+    /// With `failed`: the stable code of the cause (`disk_full`, `corrupt_input`, ...).
+    public var failureCode: String?
+    /// Set by an operator retry (`saver --retry`): lets a `failed` run start over even for a
+    /// permanent cause, and makes the retry's announcements distinct from earlier ones.
+    public var retryRequest: String?
 
     public init(runID: RunID, status: RunStatus) {
         self.runID = runID
@@ -144,6 +151,13 @@ public struct RunEvent: Codable, Sendable, Equatable {
         case transformStartedAt = "transform_started_at", transformFinishedAt = "transform_finished_at"
         case loadStartedAt = "load_started_at", loadFinishedAt = "load_finished_at"
         case uploadedFiles = "uploaded_files", error
+        case failureKind = "failure_kind", failureCode = "failure_code", retryRequest = "retry_request"
+    }
+
+    /// Records `reason` (a `failed` event).
+    public mutating func setFailure(_ reason: FailureReason) {
+        failureKind = reason.kind
+        failureCode = reason.code
     }
 
     public func jsonString() -> String {
@@ -153,7 +167,19 @@ public struct RunEvent: Codable, Sendable, Equatable {
         return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
+    /// Decodes and checks an event (`validate`): a payload over `Limits.payloadBytes`, a field
+    /// over its bound or a file name that is not the run's own throws `EventRejection`.
     public static func decode(_ json: String) throws -> RunEvent {
-        try JSONDecoder().decode(RunEvent.self, from: Data(json.utf8))
+        guard json.utf8.count <= Limits.payloadBytes else {
+            throw EventRejection.tooLarge(bytes: json.utf8.count, limit: Limits.payloadBytes)
+        }
+        let event: RunEvent
+        do {
+            event = try JSONDecoder().decode(RunEvent.self, from: Data(json.utf8))
+        } catch {
+            throw EventRejection.malformed("\(error)")
+        }
+        try event.validate()
+        return event
     }
 }

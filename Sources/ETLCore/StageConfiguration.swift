@@ -13,10 +13,19 @@ public struct CommonConfiguration: Sendable {
     /// `RECONCILE_INTERVAL_SECONDS`: how often the transformer and the saver look for runs
     /// whose announcement never reached them (e.g. lost by a Redis crash) and finish them.
     public var reconcileIntervalSeconds: Double
+    /// `EVENT_HMAC_KEY`: the secret shared by the stages that signs every hand-off event
+    /// (HMAC-SHA256); events without a valid signature are refused. Required.
+    public var eventKey: String
+
+    /// The shortest `EVENT_HMAC_KEY` accepted (characters).
+    public static let minimumEventKeyLength = 32
 
     public init(
         dataDirectory: URL, redisURL: String, retry: RetryPolicy, logLevel: LogLevelSetting,
-        claimIdleSeconds: Double = 60, reconcileIntervalSeconds: Double = 60
+        claimIdleSeconds: Double = 60, reconcileIntervalSeconds: Double = 60,
+        // Empty for configurations that reach no Redis (unit tests); `RedisRunEventQueue`
+        // refuses a key shorter than `minimumEventKeyLength`, so nothing runs unsigned.
+        eventKey: String = ""
     ) {
         self.dataDirectory = dataDirectory
         self.redisURL = redisURL
@@ -24,6 +33,7 @@ public struct CommonConfiguration: Sendable {
         self.logLevel = logLevel
         self.claimIdleSeconds = claimIdleSeconds
         self.reconcileIntervalSeconds = reconcileIntervalSeconds
+        self.eventKey = eventKey
     }
 
     public init(_ source: ConfigurationSource) throws {
@@ -34,6 +44,17 @@ public struct CommonConfiguration: Sendable {
         logLevel = try source.logLevel()
         claimIdleSeconds = try source.double("CLAIM_IDLE_SECONDS", default: 60, in: 1...86_400)
         reconcileIntervalSeconds = try source.double("RECONCILE_INTERVAL_SECONDS", default: 60, in: 1...86_400)
+        guard let key = source.optionalString("EVENT_HMAC_KEY") else {
+            throw ConfigurationError.missing(
+                variable: "EVENT_HMAC_KEY",
+                expected: "a secret of at least \(Self.minimumEventKeyLength) characters shared by extractor, transformer and saver (e.g. `openssl rand -hex 32`)")
+        }
+        guard key.count >= Self.minimumEventKeyLength else {
+            throw ConfigurationError.invalid(
+                variable: "EVENT_HMAC_KEY", value: "(\(key.count) characters, hidden)",
+                expected: "at least \(Self.minimumEventKeyLength) characters (e.g. `openssl rand -hex 32`)")
+        }
+        eventKey = key
     }
 }
 

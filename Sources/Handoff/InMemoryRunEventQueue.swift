@@ -10,6 +10,7 @@ public final class InMemoryRunEventQueue: RunEventQueue {
         var cursors: [String: Int] = [:]  // "handoff/group" -> next index
         var pending: [String: [String: Int]] = [:]  // "handoff/group" -> id -> delivery count
         var sequence = 0
+        var announcedKeys: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -21,10 +22,29 @@ public final class InMemoryRunEventQueue: RunEventQueue {
         state.withLock { $0.entries[handoff, default: []].map(\.event) }
     }
 
+    /// Entries of `handoff` delivered to `group` at least once (what a test waits for).
+    public func deliveredCount(at handoff: HandoffPoint, group: String) -> Int {
+        state.withLock { $0.cursors["\(handoff.rawValue)/\(group)", default: 0] }
+    }
+
+    /// Entries of `handoff` delivered to `group` and not acknowledged yet.
+    public func pendingCount(at handoff: HandoffPoint, group: String) -> Int {
+        state.withLock { $0.pending["\(handoff.rawValue)/\(group)", default: [:]].count }
+    }
+
     public func announce(_ event: RunEvent, at handoff: HandoffPoint) async throws {
         state.withLock { state in
             state.sequence += 1
             state.entries[handoff, default: []].append((id: "\(state.sequence)-0", event: event))
+        }
+    }
+
+    public func announce(_ event: RunEvent, at handoff: HandoffPoint, onceFor key: String) async throws -> Bool {
+        state.withLock { state in
+            guard state.announcedKeys.insert("\(handoff.rawValue)/\(key)").inserted else { return false }
+            state.sequence += 1
+            state.entries[handoff, default: []].append((id: "\(state.sequence)-0", event: event))
+            return true
         }
     }
 

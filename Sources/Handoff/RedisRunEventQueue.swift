@@ -11,9 +11,19 @@ import RedisClient
 /// a stream keeps it until every group acknowledged it, so a stage that was down, killed or
 /// restarting still gets every run. Entries stay pending per consumer until `acknowledge`,
 /// and entries left pending by a consumer that died are reclaimed with `XAUTOCLAIM`.
+///
+/// Every entry is signed (`sig`, HMAC-SHA256 with `EVENT_HMAC_KEY`, see `EventAuthenticator`)
+/// and nothing is believed on reading: an entry that is too large, unsigned, badly signed or
+/// not a valid run event (`RunEvent.decode`) is logged, copied in excerpt to
+/// `stream:malformed_events`, acknowledged, and never handed to a stage.
 public final class RedisRunEventQueue: RunEventQueue {
     /// Entry field that carries the event's JSON.
     static let payloadField = "payload"
+    /// Entry field that carries the payload's HMAC-SHA256 (hex).
+    static let signatureField = "sig"
+    /// Announcement keys of `announce(_:at:onceFor:)` expire after this long (a month: far
+    /// longer than any re-delivery; the saver's ledger check covers anything later).
+    static let announcedKeySeconds = 30 * 86_400
     /// Streams are trimmed to about this many entries (runs are daily; this is years).
     static let maxStreamLength = 100_000
 
@@ -22,14 +32,16 @@ public final class RedisRunEventQueue: RunEventQueue {
     private let writeExecutor = BlockingExecutor(label: "redis.queue.writer")
     private let readExecutor = BlockingExecutor(label: "redis.queue.reader")
     private let logger: Logger
+    private let authenticator: EventAuthenticator
     /// A pending entry idle this long belongs to a consumer presumed dead and may be claimed.
     private let claimIdleMilliseconds: Int
     private let createdGroups = Mutex<Set<String>>([])
 
     /// `claimIdleMilliseconds` is `CLAIM_IDLE_SECONDS`: consumers refresh their entry every
     /// third of it (`keepClaimed`), so only the entries of dead consumers reach it.
-    public init(url: String, logger: Logger, claimIdleMilliseconds: Int = 60_000) throws {
+    public init(url: String, eventKey: String, logger: Logger, claimIdleMilliseconds: Int = 60_000) throws {
         let endpoint = try RedisEndpoint(url: url)
+        authenticator = try EventAuthenticator(secret: eventKey)
         writer = RedisConnection(endpoint: endpoint)
         reader = RedisConnection(endpoint: endpoint)
         self.logger = logger
@@ -38,14 +50,42 @@ public final class RedisRunEventQueue: RunEventQueue {
 
     public func announce(_ event: RunEvent, at handoff: HandoffPoint) async throws {
         let payload = event.jsonString()
+        let signature = authenticator.signature(of: payload, for: handoff.stream)
         try await writeExecutor.run { [writer] in
             try writer.command([
-                "XADD", handoff.stream, "MAXLEN", "~", String(Self.maxStreamLength), "*", Self.payloadField, payload,
+                "XADD", handoff.stream, "MAXLEN", "~", String(Self.maxStreamLength), "*",
+                Self.payloadField, payload, Self.signatureField, signature,
             ])
             try writer.command(["PUBLISH", handoff.channel, payload])
         }
         logger.debug("announced", metadata: ["run_id": "\(event.runID)", "stream": "\(handoff.stream)", "status": "\(event.status.rawValue)"])
     }
+
+    /// `SET key NX` and `XADD` in one script: two announcers racing with the same key (the
+    /// transformer's catch-up scan and its stream consumer, two replicas) add one entry.
+    public func announce(_ event: RunEvent, at handoff: HandoffPoint, onceFor key: String) async throws -> Bool {
+        let payload = event.jsonString()
+        let signature = authenticator.signature(of: payload, for: handoff.stream)
+        let reply = try await writeExecutor.run { [writer] in
+            try writer.command([
+                "EVAL", Self.announceOnceScript, "2", handoff.stream, "handoff:announced:\(handoff.rawValue):\(key)",
+                String(Self.maxStreamLength), Self.payloadField, payload, Self.signatureField, signature, handoff.channel,
+                String(Self.announcedKeySeconds),
+            ])
+        }
+        let announced = reply.integer == 1
+        logger.debug(announced ? "announced" : "already announced", metadata: [
+            "run_id": "\(event.runID)", "stream": "\(handoff.stream)", "status": "\(event.status.rawValue)", "key": "\(key)",
+        ])
+        return announced
+    }
+
+    static let announceOnceScript = """
+        if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[7]) then return 0 end
+        redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+        redis.call('PUBLISH', ARGV[6], ARGV[3])
+        return 1
+        """
 
     public func next(at handoff: HandoffPoint, group: String, consumer: String, waitMilliseconds: Int) async throws -> Delivery? {
         try await ensureGroup(group, at: handoff)
@@ -119,6 +159,7 @@ public final class RedisRunEventQueue: RunEventQueue {
     private struct StreamEntry: Sendable {
         let id: String
         let payload: String?
+        let signature: String?
     }
 
     /// Creates the group reading the stream from its start, so a group created after
@@ -135,23 +176,47 @@ public final class RedisRunEventQueue: RunEventQueue {
         createdGroups.withLock { _ = $0.insert(key) }
     }
 
-    /// Turns an entry into a delivery; an entry that is not a run event is moved aside
-    /// (acknowledged and copied to a dead-letter stream) rather than redelivered forever.
+    /// Turns an entry into a delivery, or refuses it (see the type's comment): a refused
+    /// entry is acknowledged rather than redelivered forever, and never reaches a stage.
     private func delivery(of entry: StreamEntry, at handoff: HandoffPoint, group: String) async throws -> Delivery? {
-        let count = try await deliveryCount(of: entry.id, at: handoff, group: group)
         do {
-            guard let payload = entry.payload else { throw MalformedEventError(messageID: entry.id, reason: "no payload field") }
-            let event = try RunEvent.decode(payload)
+            let event = try authenticEvent(entry, at: handoff)
+            let count = try await deliveryCount(of: entry.id, at: handoff, group: group)
             return Delivery(handoff: handoff, messageID: entry.id, event: event, deliveryCount: count)
-        } catch {
-            logger.error("dropping a malformed message", metadata: ["message_id": "\(entry.id)", "error": "\(error)"])
-            let payload = entry.payload ?? ""
-            try await writeExecutor.run { [writer] in
-                try writer.command(["XADD", "stream:malformed_events", "MAXLEN", "~", "10000", "*",
-                                    "source", handoff.stream, "id", entry.id, Self.payloadField, payload])
-                try writer.command(["XACK", handoff.stream, group, entry.id])
-            }
+        } catch let rejection as EventRejection {
+            try await reject(entry, at: handoff, group: group, because: rejection)
             return nil
+        }
+    }
+
+    /// Size first (before any work on the payload), then the signature, then the content.
+    private func authenticEvent(_ entry: StreamEntry, at handoff: HandoffPoint) throws(EventRejection) -> RunEvent {
+        guard let payload = entry.payload else { throw .malformed("no payload field") }
+        let bytes = payload.utf8.count
+        guard bytes <= RunEvent.Limits.payloadBytes else { throw .tooLarge(bytes: bytes, limit: RunEvent.Limits.payloadBytes) }
+        guard let signature = entry.signature else { throw .unsigned }
+        guard authenticator.isAuthentic(payload, for: handoff.stream, signature: signature) else { throw .badSignature }
+        do {
+            return try RunEvent.decode(payload)
+        } catch let rejection as EventRejection {
+            throw rejection
+        } catch {
+            throw .malformed("\(error)")
+        }
+    }
+
+    private func reject(_ entry: StreamEntry, at handoff: HandoffPoint, group: String, because rejection: EventRejection) async throws {
+        let payload = entry.payload ?? ""
+        logger.error("rejected an event; acknowledged without processing it", metadata: [
+            "message_id": "\(entry.id)", "stream": "\(handoff.stream)", "reason": "\(rejection)",
+            "payload_bytes": "\(payload.utf8.count)",
+        ])
+        let excerpt = String(decoding: payload.utf8.prefix(RejectedEvents.excerptBytes), as: UTF8.self)
+        try await writeExecutor.run { [writer] in
+            try writer.command(["XADD", RejectedEvents.stream, "MAXLEN", "~", "10000", "*",
+                                "source", handoff.stream, "id", entry.id, "reason", "\(rejection)",
+                                "payload_bytes", String(payload.utf8.count), "excerpt", excerpt])
+            try writer.command(["XACK", handoff.stream, group, entry.id])
         }
     }
 
@@ -173,11 +238,16 @@ public final class RedisRunEventQueue: RunEventQueue {
         guard let parts = reply?.array, parts.count == 2, let id = parts[0].text else { return nil }
         let fields = parts[1].array ?? []
         var payload: String?
+        var signature: String?
         var index = 0
         while index + 1 < fields.count {
-            if fields[index].text == payloadField { payload = fields[index + 1].text }
+            switch fields[index].text {
+            case payloadField: payload = fields[index + 1].text
+            case signatureField: signature = fields[index + 1].text
+            default: break
+            }
             index += 2
         }
-        return StreamEntry(id: id, payload: payload)
+        return StreamEntry(id: id, payload: payload, signature: signature)
     }
 }

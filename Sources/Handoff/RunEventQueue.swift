@@ -34,6 +34,11 @@ public struct Delivery: Sendable, Equatable {
 public protocol RunEventQueue: Sendable {
     /// Durably records `event` for the next stage, then publishes it on the SPEC channel.
     func announce(_ event: RunEvent, at handoff: HandoffPoint) async throws
+    /// Announces `event` only if no announcement was made with `key` at `handoff` before
+    /// (atomically: of two stages racing with the same key, exactly one announces). Returns
+    /// false when it was already announced. The key names what is announced (a run's transform
+    /// output), so a second finder of the same output never hands it on twice.
+    func announce(_ event: RunEvent, at handoff: HandoffPoint, onceFor key: String) async throws -> Bool
     /// The next delivery for `consumer` in `group`: its own unacknowledged deliveries first
     /// (after a restart), then ones abandoned by dead consumers, then new ones. Waits at most
     /// `waitMilliseconds` and returns nil when there is nothing.
@@ -49,14 +54,19 @@ public protocol RunEventQueue: Sendable {
 }
 
 extension RunEventQueue {
+    /// For queues that cannot deduplicate (test doubles): always announces.
+    public func announce(_ event: RunEvent, at handoff: HandoffPoint, onceFor key: String) async throws -> Bool {
+        try await announce(event, at: handoff)
+        return true
+    }
     public func keepClaimed(_ delivery: Delivery, group: String, consumer: String) async throws -> Bool { true }
     public var claimRefreshSeconds: Double? { nil }
 }
 
-/// Undecodable payloads are still delivered (so they can be acknowledged and not loop
-/// forever); this error says why they were dropped.
-public struct MalformedEventError: Error, CustomStringConvertible {
-    public let messageID: String
-    public let reason: String
-    public var description: String { "message \(messageID) is not a run event: \(reason)" }
+/// Stream entries that are not authentic, well-formed run events are never delivered: they
+/// are logged, copied (truncated) to this stream for the operator, and acknowledged.
+public enum RejectedEvents {
+    public static let stream = "stream:malformed_events"
+    /// At most this much of a rejected payload is kept.
+    public static let excerptBytes = 1024
 }

@@ -103,7 +103,11 @@ public struct StageConsumer: Sendable {
             do {
                 try await giveUp(delivery, error)
             } catch {
+                // Typically the same cause (a full disk under the database): wait before the
+                // entry comes back, so a lasting fault is not retried in a tight loop.
+                let wait = min(retry.delay(beforeRetry: delivery.deliveryCount, unit: .random(in: 0..<1)), 60)
                 logger.error("could not record the failed run; it stays pending", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+                try? await clock.sleep(seconds: wait)
                 return
             }
         }

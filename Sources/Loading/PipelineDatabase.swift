@@ -52,7 +52,7 @@ public final class PipelineDatabase: Sendable {
 
     static func isStartupRace(_ error: DatabaseError) -> Bool {
         if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { return true }
-        // `duplicate column name`: the loser of the race on an `ADD COLUMN` migration.
+        // The loser of a migration race: a table (v1) or a column (v2, v3) the winner just added.
         let message = error.message ?? ""
         return error.resultCode == .SQLITE_ERROR && (message.contains("already exists") || message.contains("duplicate column name"))
     }
@@ -148,36 +148,82 @@ public final class PipelineDatabase: Sendable {
             // `duplicate_ids`): a source that repeats itself shows in the ledger.
             try db.execute(sql: "ALTER TABLE etl_runs ADD COLUMN duplicate_count INTEGER")
         }
+        // Why a run failed (`failure_kind` transient/permanent, `failure_code`), which transform
+        // output was loaded and uploaded (`loaded_fingerprint`, `RunFiles.outputFingerprint`)
+        // and the last operator retry (`retry_request`). Not served by the api.
+        migrator.registerMigration("v3_failure_reason_and_loaded_output") { db in
+            try db.execute(sql: """
+                ALTER TABLE etl_runs ADD COLUMN failure_kind TEXT;
+                ALTER TABLE etl_runs ADD COLUMN failure_code TEXT;
+                ALTER TABLE etl_runs ADD COLUMN loaded_fingerprint TEXT;
+                ALTER TABLE etl_runs ADD COLUMN retry_request TEXT;
+                """)
+        }
         return migrator
     }
 
     // MARK: - Ledger (`etl_runs`)
 
-    /// Inserts or updates the run's row from `event`: every non-nil field is copied, and the
-    /// status only moves forward (`RunStatus.rank`; `failed` is final), so a late or
-    /// re-delivered event never rolls a run back. The exception is a newer extraction
-    /// attempt: a run that failed and was resumed by the extractor starts over from its status.
-    public func recordEvent(_ event: RunEvent, now: Date = Date()) async throws {
+    /// Inserts or updates the run's row from `event`, if the ledger admits it
+    /// (`LedgerState.admission`): every non-nil field is copied and the status only moves
+    /// forward (`RunStatus.rank`). `completed` is final, and so is `failed` for a permanent
+    /// cause, unless an operator retry reopens the run; a run failed for a transient cause
+    /// starts over with the next event of a new try. A newer extraction attempt (a failed run
+    /// resumed by the extractor) also starts over from its status. Returns false when the
+    /// event was refused (nothing changed).
+    @discardableResult
+    public func recordEvent(_ event: RunEvent, now: Date = Date(), loadedFingerprint: String? = nil) async throws -> Bool {
         let timestamp = ISO8601.string(from: now)
-        try await pool.write { db in
-            try Self.upsert(event, timestamp: timestamp, in: db)
+        return try await pool.write { db in
+            let admitted = try Self.upsert(event, timestamp: timestamp, in: db)
+            if admitted, let loadedFingerprint {
+                try db.execute(sql: "UPDATE etl_runs SET loaded_fingerprint = ? WHERE id = ?",
+                               arguments: [loadedFingerprint, event.runID.timestamp])
+            }
+            return admitted
         }
     }
 
-    static func upsert(_ event: RunEvent, timestamp: String, in db: Database) throws {
+    /// What the ledger knows of a run, nil when it does not know it.
+    public func ledgerState(_ runID: RunID) async throws -> LedgerState? {
+        try await pool.read { db in try Self.ledgerState(runID, in: db) }
+    }
+
+    static func ledgerState(_ runID: RunID, in db: Database) throws -> LedgerState? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT status, attempt, failure_kind, failure_code, loaded_fingerprint, retry_request FROM etl_runs WHERE id = ?
+            """, arguments: [runID.timestamp]),
+            let status = RunStatus(rawValue: row["status"])
+        else { return nil }
+        return LedgerState(
+            status: status, attempt: row["attempt"], failureKind: (row["failure_kind"] as String?).flatMap(FailureKind.init),
+            failureCode: row["failure_code"], loadedFingerprint: row["loaded_fingerprint"], retryRequest: row["retry_request"])
+    }
+
+    @discardableResult
+    static func upsert(_ event: RunEvent, timestamp: String, in db: Database) throws -> Bool {
         let id = event.runID.timestamp
-        let row = try Row.fetchOne(db, sql: "SELECT status, attempt FROM etl_runs WHERE id = ?", arguments: [id])
-        let current = row.flatMap { RunStatus(rawValue: $0["status"]) }
-        let currentAttempt: Int = row?["attempt"] ?? 0
+        let state = try ledgerState(event.runID, in: db)
+        let current = state?.status
+        let currentAttempt = state?.attempt ?? 0
         let incomingAttempt = event.attempt ?? currentAttempt
         // An event of an older attempt (a late re-delivery) says nothing about this one.
-        if current != nil, incomingAttempt < currentAttempt { return }
+        if current != nil, incomingAttempt < currentAttempt { return false }
         let isNewAttempt = current != nil && incomingAttempt > currentAttempt
-        let status = isNewAttempt ? event.status : Self.merged(current: current, incoming: event.status)
-        let uploaded = event.uploadedFiles.map(Self.jsonArray)
-        if isNewAttempt, event.error == nil {
-            try db.execute(sql: "UPDATE etl_runs SET error = NULL WHERE id = ?", arguments: [id])
+        let status: RunStatus
+        switch LedgerState.admission(of: event, given: state) {
+        case .refuse:
+            return false
+        case .newTry:
+            status = event.status
+        case .forward:
+            status = isNewAttempt ? event.status : Self.merged(current: current, incoming: event.status)
         }
+        let startsOver = (current == .failed || current == .completed) && status != current
+        if startsOver || (isNewAttempt && event.error == nil) {
+            try db.execute(sql: "UPDATE etl_runs SET error = NULL, failure_kind = NULL, failure_code = NULL WHERE id = ?", arguments: [id])
+        }
+        let uploaded = event.uploadedFiles.map(Self.jsonArray)
         let values: [(String, (any DatabaseValueConvertible)?)] = [
             ("attempt", event.attempt),
             ("raw_file", event.rawFile), ("processed_file", event.processedFile), ("dlq_file", event.dlqFile),
@@ -187,6 +233,8 @@ public final class PipelineDatabase: Sendable {
             ("transform_started_at", event.transformStartedAt), ("transform_finished_at", event.transformFinishedAt),
             ("load_started_at", event.loadStartedAt), ("load_finished_at", event.loadFinishedAt),
             ("uploaded_files", uploaded), ("error", event.error),
+            ("failure_kind", event.failureKind?.rawValue), ("failure_code", event.failureCode),
+            ("retry_request", event.retryRequest),
         ]
         if current == nil {
             let columns = ["id", "run_timestamp", "status"] + values.map(\.0) + ["created_at", "updated_at"]
@@ -204,12 +252,14 @@ public final class PipelineDatabase: Sendable {
             arguments.append(id)
             try db.execute(sql: "UPDATE etl_runs SET \(assignments) WHERE id = ?", arguments: StatementArguments(arguments))
         }
+        return true
     }
 
-    /// The status a run has after `incoming`: never backward, and `failed` stays `failed`.
+    /// The status a run in progress has after `incoming`: never backward (`RunStatus.rank`).
+    /// Leaving `completed` or `failed` is decided by `LedgerState.admission`, not here.
     public static func merged(current: RunStatus?, incoming: RunStatus) -> RunStatus {
         guard let current else { return incoming }
-        if current == .failed { return .failed }
+        if current == .completed || current == .failed { return current }
         return incoming.rank >= current.rank ? incoming : current
     }
 
@@ -252,6 +302,21 @@ public final class PipelineDatabase: Sendable {
                 arguments: [attempts, ISO8601.string(from: next), runID.timestamp])
             return (attempts, next)
         }
+    }
+
+    /// Runs the ledger records as `failed` for a transient cause, oldest first: the saver's
+    /// catch-up scan retries them once their files are in place.
+    public func runsFailedTransiently() async throws -> Set<RunID> {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM etl_runs WHERE status = 'failed' AND failure_kind = 'transient' ORDER BY id")
+        }.compactMap(RunID.init).reduce(into: Set()) { $0.insert($1) }
+    }
+
+    /// Runs in `failed`, oldest first (what `saver --retry-failed` retries).
+    public func failedRuns() async throws -> [RunID] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM etl_runs WHERE status = 'failed' ORDER BY id")
+        }.compactMap(RunID.init)
     }
 
     /// Runs waiting for an upload retry whose `next_upload_at` has passed, oldest first.

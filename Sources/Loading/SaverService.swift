@@ -88,11 +88,14 @@ public struct SaverService: Service {
     }
 
     /// Transformed runs (processed and DLQ files in place, untouched for `seconds`) that
-    /// `etl_runs` does not know: their announcement never reached the saver.
+    /// `etl_runs` does not know (their announcement never reached the saver) or knows as
+    /// `failed` for a transient cause (a full disk, the database unavailable): both are loaded
+    /// again by the catch-up scan, so a passing fault never leaves a run failed for good.
     public func unannouncedRuns(olderThan seconds: Double) async throws -> [RunID] {
         let directory = RunFiles.processedDirectory(dataDirectory)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         let now = Date()  // compared with file modification times
+        let failedTransiently = try await database.runsFailedTransiently()
         var runs: [RunID] = []
         for name in names.sorted() where name.hasPrefix("etl_") && name.hasSuffix(".jsonl") {
             guard let runID = RunID(String(name.dropFirst("etl_".count).dropLast(".jsonl".count))) else { continue }
@@ -101,7 +104,11 @@ public struct SaverService: Service {
                 let modified = (try? FileManager.default.attributesOfItem(atPath: files.processed.path))?[.modificationDate] as? Date,
                 now.timeIntervalSince(modified) >= seconds
             else { continue }
-            if try await database.run(runID) == nil { runs.append(runID) }
+            if failedTransiently.contains(runID) {
+                runs.append(runID)
+            } else if try await database.run(runID) == nil {
+                runs.append(runID)
+            }
         }
         return runs
     }
@@ -116,36 +123,70 @@ public struct SaverService: Service {
         }
         for runID in runs {
             if Task.isCancelled { return }
-            logger.warning("run transformed \(Int(seconds))s ago but never announced to the saver; loading it", metadata: ["run_id": "\(runID)"])
+            let known = (try? await database.ledgerState(runID)) ?? nil
+            if let known {
+                logger.warning("run failed for a transient cause (\(known.failureCode ?? "unknown")); retrying it", metadata: ["run_id": "\(runID)"])
+            } else {
+                logger.warning("run transformed \(Int(seconds))s ago but never announced to the saver; loading it", metadata: ["run_id": "\(runID)"])
+            }
             let event = RunEvent(runID: runID, status: .transformed)
             do {
                 try await Task { try await self.handle(event) }.value
             } catch {
-                logger.error("could not load the unannounced run", metadata: ["run_id": "\(runID)", "error": "\(error)"])
+                logger.error("could not load the run; the next scan retries it", metadata: ["run_id": "\(runID)", "error": "\(error)"])
+                await recordFailureQuietly(event, error: error)
             }
         }
     }
 
     /// Handles one `phase2_complete` event (public for tests and tools).
+    ///
+    /// Nothing in the event is believed beyond what it asks for: the run's files are derived
+    /// from its id (the event's paths are never opened nor recorded), a run with no file on
+    /// disk is refused (a phantom), and the ledger decides what the event may change
+    /// (`LedgerState.admission`: a completed run is never failed or reloaded by a message).
+    /// A run whose ledger row already shows this very output loaded and uploaded is
+    /// acknowledged without loading or uploading it again.
     public func handle(_ event: RunEvent) async throws {
+        let runID = event.runID
+        let files = RunFiles(dataDirectory: dataDirectory, runID: runID)
+        var metadata: Logger.Metadata = ["run_id": "\(runID)", "status": "\(event.status.rawValue)"]
+        guard files.anyExists else {
+            logger.error("rejected an event: \(EventRejection.phantomRun(runID))", metadata: metadata)
+            return
+        }
+        let state = try await database.ledgerState(runID)
+        if case .refuse(let rejection) = LedgerState.admission(of: event, given: state) {
+            if let state, state.status == .completed, event.status != .failed, state.loadedFingerprint != nil,
+                state.loadedFingerprint == files.outputFingerprint() {
+                logger.info("run already loaded and uploaded with this output; acknowledged without loading it again", metadata: metadata)
+            } else {
+                logger.error("rejected an event: \(rejection)", metadata: metadata)
+            }
+            return
+        }
         if event.status == .failed {
             try await recordFailedRun(event)
             return
         }
-        let runID = event.runID
-        let files = RunFiles(dataDirectory: dataDirectory, runID: runID)
-        var metadata: Logger.Metadata = ["run_id": "\(runID)"]
         logger.info("loading run", metadata: metadata)
+        let fingerprint = files.outputFingerprint()
 
         var loading = event
         loading.status = .loading
-        loading.rawFile = event.rawFile ?? files.raw.path
-        loading.processedFile = event.processedFile ?? files.processed.path
-        loading.dlqFile = event.dlqFile ?? files.deadLetter.path
+        loading.rawFile = files.raw.path
+        loading.processedFile = files.processed.path
+        loading.dlqFile = files.deadLetter.path
         loading.loadStartedAt = ISO8601.string(from: clock.now())
         loading.loadFinishedAt = nil
         loading.uploadedFiles = nil
-        try await database.recordEvent(loading, now: clock.now())
+        loading.error = nil
+        loading.failureKind = nil
+        loading.failureCode = nil
+        guard try await database.recordEvent(loading, now: clock.now()) else {
+            logger.warning("the ledger refused the run meanwhile; not loaded", metadata: metadata)
+            return
+        }
 
         let raw = try await loader.load(files.raw, into: .raw, runID: runID, now: clock.now())
         let processed = try await loader.load(files.processed, into: .processed, runID: runID, now: clock.now())
@@ -170,7 +211,7 @@ public struct SaverService: Service {
         loaded.validCount = processed.rows
         loaded.invalidCount = invalid.rows
         loaded.loadFinishedAt = ISO8601.string(from: clock.now())
-        try await database.recordEvent(loaded, now: clock.now())
+        try await database.recordEvent(loaded, now: clock.now(), loadedFingerprint: fingerprint)
         metadata["rows"] = "\(raw.rows + processed.rows + invalid.rows)"
         logger.info("run loaded; uploading", metadata: metadata)
 
@@ -184,20 +225,40 @@ public struct SaverService: Service {
     func recordFailedRun(_ event: RunEvent) async throws {
         var failed = event
         failed.error = event.error ?? "the run failed upstream (no reason given)"
-        let raw = RunFiles(dataDirectory: dataDirectory, runID: event.runID).raw
-        if FileManager.default.fileExists(atPath: raw.path) {
-            let result = try await loader.load(raw, into: .raw, runID: event.runID, now: clock.now())
+        let files = RunFiles(dataDirectory: dataDirectory, runID: event.runID)
+        // Paths are the run's own, whatever the event says (or does not say).
+        failed.rawFile = nil
+        failed.processedFile = nil
+        failed.dlqFile = nil
+        if FileManager.default.fileExists(atPath: files.raw.path) {
+            let result = try await loader.load(files.raw, into: .raw, runID: event.runID, now: clock.now())
             failed.extractedCount = result.rows
-            failed.rawFile = event.rawFile ?? raw.path
+            failed.rawFile = files.raw.path
         }
         try await database.recordEvent(failed, now: clock.now())
         logger.error("run failed upstream; recorded", metadata: ["run_id": "\(event.runID)", "error": "\(failed.error!)"])
     }
 
-    /// Called by the consumer after `maxDeliveries` failed handlings: the run is recorded failed.
+    /// Called by the consumer after `maxDeliveries` failed handlings: the run is recorded
+    /// failed with the kind of its cause; a transient one is retried by the catch-up scan.
     func recordGiveUp(_ event: RunEvent, error: any Error) async throws {
         var failed = RunEvent(runID: event.runID, status: .failed)
         failed.error = "saver: \(error)"
+        failed.setFailure(SaverFailures.classify(error))
+        failed.retryRequest = event.retryRequest
         try await database.recordEvent(failed, now: clock.now())
+        logger.error("run failed: \(failed.failureKind!.rawValue) cause (\(failed.failureCode!))", metadata: [
+            "run_id": "\(event.runID)", "error": "\(error)",
+        ])
+    }
+
+    /// After a failed catch-up attempt: records the failure if it can (the database may be
+    /// the very thing that is failing); the next scan tries again either way.
+    private func recordFailureQuietly(_ event: RunEvent, error: any Error) async {
+        do {
+            try await recordGiveUp(event, error: error)
+        } catch {
+            logger.debug("could not record the failure", metadata: ["run_id": "\(event.runID)", "error": "\(error)"])
+        }
     }
 }

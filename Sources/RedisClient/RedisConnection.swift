@@ -96,7 +96,7 @@ public final class RedisConnection: @unchecked Sendable {
 
     private func handshake(_ context: UnsafeMutablePointer<redisContext>) throws {
         var setup: [[String]] = []
-        if let password = endpoint.password { setup.append(["AUTH", password]) }
+        if let auth = endpoint.authCommand { setup.append(auth) }
         if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
         for arguments in setup {
             guard let raw = Self.commandArgv(context, arguments) else {
@@ -104,7 +104,8 @@ public final class RedisConnection: @unchecked Sendable {
             }
             defer { freeReplyObject(raw) }
             if case .error(let message) = Self.decode(raw.assumingMemoryBound(to: redisReply.self)) {
-                throw RedisError.connectionFailed(endpoint: endpoint.description, reason: "\(arguments[0]) refused: \(message)")
+                let hint = arguments[0] == "AUTH" || message.hasPrefix("NOAUTH") ? " (check the password in REDIS_URL)" : ""
+                throw RedisError.connectionFailed(endpoint: endpoint.description, reason: "\(arguments[0]) refused: \(message)\(hint)")
             }
         }
     }

@@ -38,7 +38,7 @@ public enum RedisError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .invalidURL(let url):
-            "REDIS_URL '\(url)' is not redis://[:password@]host[:port][/db]"
+            "REDIS_URL is not redis://[[user]:password@]host[:port][/db] (a user needs a password)"
         case .connectionFailed(let endpoint, let reason):
             "cannot connect to Redis at \(endpoint): \(reason) (is redis-server running? check REDIS_URL)"
         case .connectionLost(let endpoint, let reason):

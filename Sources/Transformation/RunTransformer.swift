@@ -1,8 +1,11 @@
 import ETLCore
 import Foundation
 
-public enum RunTransformerError: Error, Equatable, CustomStringConvertible {
+public enum RunTransformerError: Error, Equatable, CustomStringConvertible, ClassifiedFailure {
     case rawFileMissing(runID: RunID, path: String)
+
+    /// The raw file may still appear (written by the extractor under its final name).
+    public var failureReason: FailureReason { FailureReason(.transient, "input_missing") }
 
     public var description: String {
         switch self {

@@ -40,6 +40,8 @@ public final class TransformerService: Service {
     private let maxDeliveries: Int
     private let waitMilliseconds: Int
     private let executor = BlockingExecutor(label: "transformer.files")
+    /// The scan and the consumer of this process never transform the same run at once.
+    private let runsInProgress = RunsInProgress()
 
     public init(
         configuration: TransformerConfiguration, departments: DepartmentLookup, queue: any RunEventQueue, logger: Logger,
@@ -135,6 +137,8 @@ public final class TransformerService: Service {
         }
         for runID in runs {
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            // The consumer is on it right now; it announces it.
+            if runsInProgress.contains(runID) { continue }
             do {
                 var event = RunEvent(runID: runID, status: .extracted)
                 event.rawFile = RunFiles(dataDirectory: configuration.common.dataDirectory, runID: runID).raw.path
@@ -149,45 +153,74 @@ public final class TransformerService: Service {
     // MARK: Handling
 
     /// Transforms the run of `event` and announces it on phase2 (or forwards a failed run).
+    ///
+    /// An event is checked before anything is done with it: a run with no file on disk is a
+    /// phantom (logged and dropped, never announced). The transform output is announced once
+    /// per output (`announce(_:at:onceFor:)` keyed by the run, its output fingerprint and any
+    /// operator retry), so when the catch-up scan and the stream consumer both come to the
+    /// same run (every start races the extractor's announcement) the saver gets it once.
     func handle(_ event: RunEvent) async throws {
+        let files = RunFiles(dataDirectory: configuration.common.dataDirectory, runID: event.runID)
+        let (hasRaw, hasAnyFile) = try await executor.run {
+            (FileManager.default.fileExists(atPath: files.raw.path) || RunTransformer.isTransformed(files), files.anyExists)
+        }
+        guard event.status == .failed ? hasAnyFile : hasRaw else {
+            logger.error("rejected an event: \(EventRejection.phantomRun(event.runID))",
+                         metadata: ["run_id": "\(event.runID)", "status": "\(event.status.rawValue)"])
+            return
+        }
         if event.status == .failed {
             try await queue.announce(event, at: .phase2)
             logger.info("run \(event.runID) failed upstream; forwarded", metadata: ["run_id": "\(event.runID)"])
             return
         }
         try await shielded {
-            let files = RunFiles(dataDirectory: self.configuration.common.dataDirectory, runID: event.runID)
-            let started = self.clock.now()
-            let transformer = self.transformer
-            let result = try await self.executor.run { try transformer.transform(files) }
-            let finished = self.clock.now()
-
-            var output = event
-            output.status = .transformed
-            output.rawFile = files.raw.path
-            output.processedFile = files.processed.path
-            output.dlqFile = files.deadLetter.path
-            output.validCount = result.validCount
-            output.invalidCount = result.invalidCount
-            if output.extractedCount == nil { output.extractedCount = result.lineCount }
-            output.error = nil
-            if !result.alreadyTransformed || output.transformStartedAt == nil {
-                output.transformStartedAt = ISO8601.string(from: started)
-                output.transformFinishedAt = ISO8601.string(from: finished)
+            try await self.runsInProgress.exclusively(event.runID) {
+                try await self.transformAndAnnounce(event, files: files)
             }
-            try await self.queue.announce(output, at: .phase2)
+        }
+    }
 
+    private func transformAndAnnounce(_ event: RunEvent, files: RunFiles) async throws {
+        let started = clock.now()
+        let transformer = self.transformer
+        let (result, fingerprint) = try await executor.run { (try transformer.transform(files), files.outputFingerprint()) }
+        let finished = clock.now()
+
+        var output = event
+        output.status = .transformed
+        output.rawFile = files.raw.path
+        output.processedFile = files.processed.path
+        output.dlqFile = files.deadLetter.path
+        output.validCount = result.validCount
+        output.invalidCount = result.invalidCount
+        if output.extractedCount == nil { output.extractedCount = result.lineCount }
+        output.error = nil
+        output.failureKind = nil
+        output.failureCode = nil
+        if !result.alreadyTransformed || output.transformStartedAt == nil {
+            output.transformStartedAt = ISO8601.string(from: started)
+            output.transformFinishedAt = ISO8601.string(from: finished)
+        }
+        let announced: Bool
+        if let fingerprint {
+            announced = try await queue.announce(
+                output, at: .phase2, onceFor: "\(event.runID)/\(fingerprint)/\(event.retryRequest ?? "-")")
+        } else {
+            try await queue.announce(output, at: .phase2)
+            announced = true
+        }
+
+        let counts = "\(result.validCount) valid, \(result.invalidCount) invalid (\(result.lineCount) lines)"
+        let metadata: Logger.Metadata = ["run_id": "\(event.runID)"]
+        switch (result.alreadyTransformed, announced) {
+        case (false, _):
             let seconds = String(format: "%.1f", finished.timeIntervalSince(started))
-            let metadata: Logger.Metadata = ["run_id": "\(event.runID)"]
-            if result.alreadyTransformed {
-                self.logger.info(
-                    "run \(event.runID) already transformed: \(result.validCount) valid, \(result.invalidCount) invalid (\(result.lineCount) lines); re-announced",
-                    metadata: metadata)
-            } else {
-                self.logger.info(
-                    "run \(event.runID) transformed: \(result.validCount) valid, \(result.invalidCount) invalid (\(result.lineCount) lines) in \(seconds)s",
-                    metadata: metadata)
-            }
+            logger.info("run \(event.runID) transformed: \(counts) in \(seconds)s", metadata: metadata)
+        case (true, true):
+            logger.info("run \(event.runID) already transformed: \(counts); its announcement was missing, announced", metadata: metadata)
+        case (true, false):
+            logger.info("run \(event.runID) already transformed and announced: \(counts); nothing to do", metadata: metadata)
         }
     }
 
@@ -195,9 +228,10 @@ public final class TransformerService: Service {
         var failed = event
         failed.status = .failed
         failed.error = "transformer: \(error)"
+        failed.setFailure(FailureReason.classify(error))
         if failed.transformFinishedAt == nil { failed.transformFinishedAt = ISO8601.string(from: clock.now()) }
         try await queue.announce(failed, at: .phase2)
-        logger.error("run \(event.runID) failed: \(error)", metadata: ["run_id": "\(event.runID)"])
+        logger.error("run \(event.runID) failed (\(failed.failureKind!.rawValue), \(failed.failureCode!)): \(error)", metadata: ["run_id": "\(event.runID)"])
     }
 
     /// Runs `work` in a task that a graceful shutdown does not cancel, so the run in progress is

@@ -22,7 +22,7 @@ struct ExtractorCommand: AsyncParsableCommand {
         PipelineLogging.bootstrap(level: configuration.common.logLevel)
         let logger = Logger(label: "extractor")
         let queue = try RedisRunEventQueue(
-            url: configuration.common.redisURL, logger: logger,
+            url: configuration.common.redisURL, eventKey: configuration.common.eventKey, logger: logger,
             claimIdleMilliseconds: Int(configuration.common.claimIdleSeconds * 1000))
         let clock = SystemClock()
         // One breaker for the process: failures count across pages and runs.

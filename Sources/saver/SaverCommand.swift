@@ -17,16 +17,32 @@ struct SaverCommand: AsyncParsableCommand {
     @Option(help: "Seconds between checks for uploads to retry.")
     var uploadPollSeconds: Double = 5
 
+    @Option(name: .customLong("retry"), help: ArgumentHelp(
+        "Hand one run (YYYYMMDD_HHMMSS) back to the pipeline through the normal hand-off, then exit: 0 when announced.",
+        valueName: "run-id"))
+    var retryRunID: String?
+
+    @Flag(help: "Hand every run that etl_runs records as failed back to the pipeline, then exit: 0 when all were announced.")
+    var retryFailed = false
+
     func validate() throws {
         guard uploadPollSeconds > 0, uploadPollSeconds.isFinite else {
             throw ValidationError("--upload-poll-seconds must be a positive number")
         }
+        if let retryRunID, RunID(retryRunID) == nil {
+            throw ValidationError("--retry expects a run id YYYYMMDD_HHMMSS, got '\(retryRunID)'")
+        }
+        if retryRunID != nil, retryFailed { throw ValidationError("--retry and --retry-failed are exclusive") }
     }
 
     func run() async throws {
         let config = loadConfigurationOrExit(SaverConfiguration.init)
         PipelineLogging.bootstrap(level: config.common.logLevel)
         let logger = Logger(label: "saver")
+        if retryRunID != nil || retryFailed {
+            try await runRetry(config, logger: logger)
+            return
+        }
 
         let database: PipelineDatabase
         do {
@@ -36,7 +52,7 @@ struct SaverCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let queue = try RedisRunEventQueue(
-            url: config.common.redisURL, logger: logger, claimIdleMilliseconds: Int(config.common.claimIdleSeconds * 1000))
+            url: config.common.redisURL, eventKey: config.common.eventKey, logger: logger, claimIdleMilliseconds: Int(config.common.claimIdleSeconds * 1000))
         let uploader = SFTPRunFileUploader(configuration: config.sftp, logger: logger)
         let saver = SaverService(
             database: database, queue: queue, uploader: uploader, dataDirectory: config.common.dataDirectory,
@@ -48,5 +64,33 @@ struct SaverCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    /// `--retry RUN_ID` / `--retry-failed`: announces, prints one line per run, exits.
+    private func runRetry(_ config: SaverConfiguration, logger: Logger) async throws {
+        let database = try PipelineDatabase(path: config.databasePath)
+        let queue = try RedisRunEventQueue(url: config.common.redisURL, eventKey: config.common.eventKey, logger: logger)
+        let retry = RunRetry(database: database, queue: queue, dataDirectory: config.common.dataDirectory, logger: logger)
+        var outcomes: [(RunID, Result<HandoffPoint, any Error>)] = []
+        if let retryRunID, let runID = RunID(retryRunID) {
+            do {
+                outcomes = [(runID, .success(try await retry.retry(runID)))]
+            } catch {
+                outcomes = [(runID, .failure(error))]
+            }
+        } else {
+            outcomes = try await retry.retryFailed()
+            if outcomes.isEmpty { print("no failed run in etl_runs") }
+        }
+        var failures = 0
+        for (runID, outcome) in outcomes {
+            switch outcome {
+            case .success(let handoff): print("\(runID): announced on \(handoff.stream)")
+            case .failure(let error):
+                failures += 1
+                FileHandle.standardError.write(Data("\(runID): not retried: \(error)\n".utf8))
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
     }
 }

@@ -35,10 +35,11 @@ struct Transformer: AsyncParsableCommand {
         let queue: RedisRunEventQueue
         do {
             queue = try RedisRunEventQueue(
-                url: configuration.common.redisURL, logger: logger,
+                url: configuration.common.redisURL, eventKey: configuration.common.eventKey, logger: logger,
                 claimIdleMilliseconds: Int(configuration.common.claimIdleSeconds * 1000))
         } catch {
-            Self.fail("configuration error: REDIS_URL='\(configuration.common.redisURL)' is invalid: \(error)")
+            // The URL is not printed: it may hold the Redis password.
+            Self.fail("configuration error: \(error)")
         }
 
         let service = TransformerService(

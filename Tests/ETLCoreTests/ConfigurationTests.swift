@@ -5,8 +5,11 @@ import Testing
 
 @Suite("Configuration")
 struct ConfigurationTests {
+    /// The one variable of the stages without a default.
+    static let required = ["EVENT_HMAC_KEY": String(repeating: "k", count: 32)]
+
     @Test func defaultsMatchTheSpec() throws {
-        let source = ConfigurationSource(values: [:])
+        let source = ConfigurationSource(values: Self.required)
         let extractor = try ExtractorConfiguration(source)
         #expect(extractor.sourceURL.absoluteString == "https://dummyjson.com/users")
         #expect(extractor.pageSize == 100)
@@ -32,7 +35,7 @@ struct ConfigurationTests {
     ])
     func aBadValueNamesTheVariable(variable: String, value: String) {
         do {
-            _ = try ExtractorConfiguration(ConfigurationSource(values: [variable: value]))
+            _ = try ExtractorConfiguration(ConfigurationSource(values: Self.required.merging([variable: value]) { $1 }))
             Issue.record("\(variable)=\(value) was accepted")
         } catch let error as ConfigurationError {
             #expect(error.description.contains(variable))
@@ -51,7 +54,22 @@ struct ConfigurationTests {
 
     @Test func ageBoundsMustBeOrdered() {
         #expect(throws: ConfigurationError.self) {
-            try TransformerConfiguration(ConfigurationSource(values: ["AGE_MIN": "70", "AGE_MAX": "60"]))
+            try TransformerConfiguration(ConfigurationSource(values: Self.required.merging(["AGE_MIN": "70", "AGE_MAX": "60"]) { $1 }))
+        }
+    }
+
+    /// Finding 10 of issue 9: events are signed with a shared secret, so every stage needs it.
+    @Test func theEventKeyIsRequiredAndLongEnough() {
+        for values in [[:], ["EVENT_HMAC_KEY": "short"]] {
+            do {
+                _ = try TransformerConfiguration(ConfigurationSource(values: values))
+                Issue.record("accepted \(values)")
+            } catch let error as ConfigurationError {
+                #expect(error.description.contains("EVENT_HMAC_KEY"))
+                #expect(!error.description.contains("short"), "the secret is never printed")
+            } catch {
+                Issue.record("unexpected error \(error)")
+            }
         }
     }
 
@@ -72,7 +90,7 @@ struct ConfigurationTests {
         DATA_DIR=/srv/data # trailing comment
 
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        let source = try ConfigurationSource.load(environment: ["SOURCE_PAGE_SIZE": "20"], dotEnvPath: path)
+        let source = try ConfigurationSource.load(environment: Self.required.merging(["SOURCE_PAGE_SIZE": "20"]) { $1 }, dotEnvPath: path)
         let configuration = try ExtractorConfiguration(source)
         #expect(configuration.pageSize == 20)
         #expect(configuration.schedule == DailySchedule(hour: 4, minute: 30))

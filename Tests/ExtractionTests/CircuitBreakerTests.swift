@@ -100,11 +100,12 @@ struct CircuitBreakerTests {
     }
 
     @Test func configurationReadsTheBreakerVariables() throws {
-        let source = ConfigurationSource(values: ["CIRCUIT_BREAKER_THRESHOLD": "7", "CIRCUIT_BREAKER_COOLDOWN_SECONDS": "2.5"])
+        let key = String(repeating: "k", count: 32)  // EVENT_HMAC_KEY is required
+        let source = ConfigurationSource(values: ["CIRCUIT_BREAKER_THRESHOLD": "7", "CIRCUIT_BREAKER_COOLDOWN_SECONDS": "2.5", "EVENT_HMAC_KEY": key])
         let configuration = try ExtractorConfiguration(source)
         #expect(configuration.circuitBreakerThreshold == 7)
         #expect(configuration.circuitBreakerCooldownSeconds == 2.5)
-        let defaults = try ExtractorConfiguration(ConfigurationSource(values: [:]))
+        let defaults = try ExtractorConfiguration(ConfigurationSource(values: ["EVENT_HMAC_KEY": key]))
         #expect(defaults.circuitBreakerThreshold == 5)
         #expect(defaults.circuitBreakerCooldownSeconds == 30)
         #expect(throws: ConfigurationError.self) {

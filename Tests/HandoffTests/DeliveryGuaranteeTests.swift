@@ -19,7 +19,7 @@ struct DeliveryGuaranteeTests {
     /// the entry (and do the run a second time) however long the handling lasts.
     @Test func aRefreshedClaimIsNotTakenByAnotherConsumer() async throws {
         let redis = try RedisServer.start()
-        let queue = try RedisRunEventQueue(url: redis.url, logger: logger, claimIdleMilliseconds: 300)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 300)
         try await queue.announce(event(1), at: .phase1)
         let slow = try #require(try await queue.next(at: .phase1, group: "t", consumer: "slow", waitMilliseconds: 100))
         for _ in 0..<6 {
@@ -40,7 +40,7 @@ struct DeliveryGuaranteeTests {
 
     @Test func theConsumerRefreshesItsClaimWhileHandling() async throws {
         let redis = try RedisServer.start()
-        let queue = try RedisRunEventQueue(url: redis.url, logger: logger, claimIdleMilliseconds: 300)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 300)
         try await queue.announce(event(2), at: .phase1)
         let handledBy = Mutex<[String]>([])
         let consumer = StageConsumer(queue: queue, handoff: .phase1, group: "t", consumer: "slow",
@@ -72,7 +72,7 @@ struct DeliveryGuaranteeTests {
     /// the queue creates the group again instead of failing with NOGROUP forever.
     @Test func aGroupLostByRedisIsCreatedAgain() async throws {
         let redis = try RedisServer.start()
-        let queue = try RedisRunEventQueue(url: redis.url, logger: logger)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         try await queue.announce(event(3), at: .phase2)
         let first = try #require(try await queue.next(at: .phase2, group: "saver", consumer: "c", waitMilliseconds: 50))
         try await queue.acknowledge(first, group: "saver")

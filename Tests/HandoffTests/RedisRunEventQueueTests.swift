@@ -18,7 +18,7 @@ struct RedisRunEventQueueTests {
 
     @Test func announcedRunsReachAGroupCreatedLater() async throws {
         let redis = try RedisServer.start()
-        let queue = try RedisRunEventQueue(url: redis.url, logger: logger)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         // Announced while no stage is listening: pub/sub alone would drop these.
         try await queue.announce(event(1), at: .phase1)
         try await queue.announce(event(2), at: .phase1)
@@ -34,11 +34,11 @@ struct RedisRunEventQueueTests {
 
     @Test func unacknowledgedDeliveryComesBackAfterARestartWithItsCount() async throws {
         let redis = try RedisServer.start()
-        try await RedisRunEventQueue(url: redis.url, logger: logger).announce(event(3), at: .phase2)
-        let crashed = try RedisRunEventQueue(url: redis.url, logger: logger)
+        try await RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger).announce(event(3), at: .phase2)
+        let crashed = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         let lost = try #require(try await crashed.next(at: .phase2, group: "saver", consumer: "saver-1", waitMilliseconds: 100))
         // The process "dies" without acknowledging; the same consumer name comes back.
-        let restarted = try RedisRunEventQueue(url: redis.url, logger: logger)
+        let restarted = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         let again = try #require(try await restarted.next(at: .phase2, group: "saver", consumer: "saver-1", waitMilliseconds: 100))
         #expect(again.messageID == lost.messageID)
         #expect(again.deliveryCount == 2)
@@ -46,7 +46,7 @@ struct RedisRunEventQueueTests {
 
     @Test func entriesOfADeadConsumerAreClaimedByAnother() async throws {
         let redis = try RedisServer.start()
-        let queue = try RedisRunEventQueue(url: redis.url, logger: logger, claimIdleMilliseconds: 50)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 50)
         try await queue.announce(event(4), at: .phase1)
         let taken = try #require(try await queue.next(at: .phase1, group: "transformer", consumer: "dead", waitMilliseconds: 100))
         try await Task.sleep(for: .milliseconds(120))
@@ -57,7 +57,7 @@ struct RedisRunEventQueueTests {
 
     @Test func twoGroupsEachGetEveryRunAndReplicasShareOne() async throws {
         let redis = try RedisServer.start()
-        let queue = try RedisRunEventQueue(url: redis.url, logger: logger)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         for second in 10..<14 { try await queue.announce(event(second), at: .phase3) }
         var seenByReplicas: [Int] = []
         for consumer in ["r1", "r2", "r1", "r2"] {
@@ -74,7 +74,7 @@ struct RedisRunEventQueueTests {
         let redis = try RedisServer.start()
         let raw = RedisConnection(endpoint: try RedisEndpoint(url: redis.url))
         try raw.command(["XADD", HandoffPoint.phase1.stream, "*", "payload", "{not json"])
-        let queue = try RedisRunEventQueue(url: redis.url, logger: logger)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         try await queue.announce(event(5), at: .phase1)
         // The bad entry is skipped (nil), the good one follows.
         var delivered: [RunEvent] = []
@@ -92,7 +92,7 @@ struct RedisRunEventQueueTests {
         let redis = try RedisServer.start()
         let subscriber = RedisConnection(endpoint: try RedisEndpoint(url: redis.url), commandTimeoutSeconds: 5)
         _ = try subscriber.command(["SUBSCRIBE", "channel:phase1_complete"])
-        try await RedisRunEventQueue(url: redis.url, logger: logger).announce(event(6), at: .phase1)
+        try await RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger).announce(event(6), at: .phase1)
         let message = try subscriber.receive()
         #expect(message.array?.first?.text == "message")
         #expect(try RunEvent.decode(message.array?[2].text ?? "") == event(6))
@@ -100,7 +100,7 @@ struct RedisRunEventQueueTests {
 
     @Test func survivesARedisRestartWithAOF() async throws {
         let redis = try RedisServer.start()
-        let queue = try RedisRunEventQueue(url: redis.url, logger: logger)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         try await queue.announce(event(7), at: .phase1)
         try redis.restart()
         // First call after the restart may see the dropped connection; the next reconnects.
@@ -111,7 +111,7 @@ struct RedisRunEventQueueTests {
 
     @Test func connectionRefusedIsATypedError() async throws {
         let port = try Loopback.freePort()
-        let queue = try RedisRunEventQueue(url: "redis://127.0.0.1:\(port)/0", logger: logger)
+        let queue = try RedisRunEventQueue(url: "redis://127.0.0.1:\(port)/0", eventKey: RedisServer.eventKey, logger: logger)
         await #expect(throws: RedisError.self) { try await queue.announce(event(8), at: .phase1) }
     }
 

@@ -6,6 +6,7 @@ import GRDB
 import Handoff
 import Loading
 import Logging
+import RedisClient
 import PipelineSchema
 import ServiceLifecycle
 import TestSupport
@@ -31,7 +32,7 @@ struct PipelineIntegrationTests {
         }
 
         func common(retry: RetryPolicy = RetryPolicy(maxRetries: 3, baseSeconds: 0.01, factor: 2)) -> CommonConfiguration {
-            CommonConfiguration(dataDirectory: data, redisURL: redis.url, retry: retry, logLevel: .info)
+            CommonConfiguration(dataDirectory: data, redisURL: redis.url, retry: retry, logLevel: .info, eventKey: RedisServer.eventKey)
         }
 
         var sftp: SFTPConfiguration {
@@ -43,7 +44,7 @@ struct PipelineIntegrationTests {
     @Test func aThousandUsersWithTenPercentInvalidLandInEveryFileTableAndOnSFTP() async throws {
         let stack = try Stack.start()
         let source = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 1000, invalidRate: 0.1, seed: 7))
-        let queue = try RedisRunEventQueue(url: stack.redis.url, logger: logger)
+        let queue = try RedisRunEventQueue(url: stack.redis.url, eventKey: RedisServer.eventKey, logger: logger)
 
         // 1. Extract while no transformer or saver is running: the run must wait for them.
         let extractorConfiguration = ExtractorConfiguration(
@@ -75,6 +76,15 @@ struct PipelineIntegrationTests {
         let running = Task { try await group.run() }
 
         let run = try await waitForStatus("completed", of: runID, in: database, timeout: 90)
+        // The transformer's start-up scan found the raw file and its consumer got the
+        // extractor's announcement of the same run (issue 8's double announcement): once both
+        // are done, the run was announced to the saver once, loaded once and uploaded once
+        // (one phase3 announcement per successful upload).
+        let redis = RedisConnection(endpoint: try RedisEndpoint(url: stack.redis.url))
+        #expect(try await eventually { try groupIsDone(redis, stream: HandoffPoint.phase1.stream, group: TransformerService.consumerGroup) })
+        #expect(try await eventually { try groupIsDone(redis, stream: HandoffPoint.phase2.stream, group: SaverService.group) })
+        #expect(try redis.command(["XLEN", HandoffPoint.phase2.stream]).integer == 1)
+        #expect(try redis.command(["XLEN", HandoffPoint.phase3.stream]).integer == 1)
         await group.triggerGracefulShutdown()
         try await running.value
 
@@ -123,6 +133,7 @@ struct PipelineIntegrationTests {
         let broken = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 450, seed: 3, failingSkip: 200))
         var environment = [
             "DATA_DIR": stack.data.path, "REDIS_URL": stack.redis.url, "SOURCE_URL": broken.usersURL,
+            "EVENT_HMAC_KEY": RedisServer.eventKey,
             "SOURCE_PAGE_SIZE": "100", "RETRY_BASE_SECONDS": "0.01", "RETRY_FACTOR": "2", "HTTP_TIMEOUT_SECONDS": "5",
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin",
         ]
@@ -150,16 +161,88 @@ struct PipelineIntegrationTests {
         #expect(ids == Array(1...450))
     }
 
+    /// Issue 9, finding 3: the operator command hands failed runs back through the hand-off.
+    @Test func saverRetryCommandsAnnounceFailedRunsOnTheRightStream() async throws {
+        let stack = try Stack.start()
+        let saverBinary = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/saver").path
+        try #require(FileManager.default.isExecutableFile(atPath: saverBinary), "build the executables first: swift build")
+        let database = try PipelineDatabase(path: stack.databasePath)
+        let loadable = RunID("20270115_080000")!
+        let rawOnly = RunID("20270115_090000")!
+        try RunFiles.createDirectories(under: stack.data)
+        let loadableFiles = RunFiles(dataDirectory: stack.data, runID: loadable)
+        for url in [loadableFiles.raw, loadableFiles.processed, loadableFiles.deadLetter, RunFiles(dataDirectory: stack.data, runID: rawOnly).raw] {
+            try Data("{\"id\":1}\n".utf8).write(to: url)
+        }
+        for runID in [loadable, rawOnly] {
+            var failed = RunEvent(runID: runID, status: .failed)
+            failed.error = "saver: database disk image is malformed"
+            failed.setFailure(FailureReason(.permanent, "database_corrupt"))
+            try await database.recordEvent(failed)
+        }
+        let environment = [
+            "DATA_DIR": stack.data.path, "DATABASE_PATH": stack.databasePath, "REDIS_URL": stack.redis.url,
+            "EVENT_HMAC_KEY": RedisServer.eventKey, "SFTP_KEY_PATH": stack.sshd.clientKeyPath,
+            "SFTP_KNOWN_HOSTS": stack.sshd.knownHostsPath, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin",
+        ]
+        let one = try await runToExit(saverBinary, ["--retry", loadable.timestamp], environment: environment, in: stack.data)
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(one.stderr.contains("\(loadable): announced on stream:phase2_complete"))
+        let all = try await runToExit(saverBinary, ["--retry-failed"], environment: environment, in: stack.data)
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(all.stderr.contains("\(rawOnly): announced on stream:phase1_complete"))
+        let unknown = try await runToExit(saverBinary, ["--retry", "20270101_000000"], environment: environment, in: stack.data)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("nothing to retry"))
+
+        // What they announced is signed and reaches the stages.
+        let queue = try RedisRunEventQueue(url: stack.redis.url, eventKey: RedisServer.eventKey, logger: logger)
+        let phase1 = try #require(try await queue.next(at: .phase1, group: "transformer", consumer: "t", waitMilliseconds: 100))
+        #expect(phase1.event.runID == rawOnly && phase1.event.retryRequest != nil)
+        var phase2: [RunID] = []
+        while let delivery = try await queue.next(at: .phase2, group: "saver", consumer: "s", waitMilliseconds: 100) {
+            phase2.append(delivery.event.runID)
+            try await queue.acknowledge(delivery, group: "saver")
+        }
+        #expect(phase2 == [loadable, loadable])
+    }
+
     @Test func aBadConfigurationValueStopsTheProcessNamingTheVariable() async throws {
         let extractor = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/extractor").path
         try #require(FileManager.default.isExecutableFile(atPath: extractor), "build the executables first: swift build")
         let directory = try TestEnvironment.temporaryDirectory("badconfig")
-        let result = try await runToExit(extractor, ["--once"], environment: ["SOURCE_PAGE_SIZE": "lots"], in: directory)
+        let result = try await runToExit(extractor, ["--once"], environment: ["SOURCE_PAGE_SIZE": "lots", "EVENT_HMAC_KEY": RedisServer.eventKey], in: directory)
         #expect(result.status == 2)
         #expect(result.stderr.contains("SOURCE_PAGE_SIZE='lots' is invalid"))
     }
 
     // MARK: - Helpers
+
+    /// Whether `group` has read every entry of `stream` and acknowledged them all.
+    func groupIsDone(_ redis: RedisConnection, stream: String, group: String) throws -> Bool {
+        let groups = try redis.command(["XINFO", "GROUPS", stream]).array ?? []
+        for info in groups {
+            let fields = info.array ?? []
+            var values: [String: RedisReply] = [:]
+            var index = 0
+            while index + 1 < fields.count {
+                if let key = fields[index].text { values[key] = fields[index + 1] }
+                index += 2
+            }
+            guard values["name"]?.text == group else { continue }
+            return values["pending"]?.integer == 0 && values["lag"]?.integer == 0
+        }
+        return false
+    }
+
+    func eventually(timeout: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await condition()
+    }
 
     func waitForStatus(_ status: String, of runID: RunID, in database: PipelineDatabase, timeout: Double) async throws -> RunRecord {
         let deadline = Date().addingTimeInterval(timeout)

@@ -43,6 +43,7 @@ import Testing
             "invalid_count", "extract_started_at", "extract_finished_at", "transform_started_at", "transform_finished_at",
             "load_started_at", "load_finished_at", "upload_finished_at", "uploaded_files", "upload_attempts",
             "attempt", "next_upload_at", "error", "created_at", "updated_at", "duplicate_count",
+            "failure_kind", "failure_code", "loaded_fingerprint", "retry_request",
         ])
         #expect(columns["raw_users"] == ["row_id", "run_id", "line_no", "user_id", "record", "inserted_at"])
         #expect(columns["processed_users"] == [
@@ -63,13 +64,61 @@ import Testing
         #expect(try await reopened.run(runID)?.status == "extracting")
     }
 
-    @Test func statusMergeNeverMovesBackwardAndFailedIsFinal() {
+    @Test func statusMergeNeverMovesBackward() {
         #expect(PipelineDatabase.merged(current: nil, incoming: .transformed) == .transformed)
         #expect(PipelineDatabase.merged(current: .loading, incoming: .uploading) == .uploading)
         #expect(PipelineDatabase.merged(current: .completed, incoming: .loading) == .completed)
         #expect(PipelineDatabase.merged(current: .uploadPending, incoming: .uploading) == .uploadPending)
-        #expect(PipelineDatabase.merged(current: .completed, incoming: .failed) == .failed)
-        #expect(PipelineDatabase.merged(current: .failed, incoming: .completed) == .failed)
+        #expect(PipelineDatabase.merged(current: .loading, incoming: .failed) == .failed)
+    }
+
+    /// Issue 9, findings 3 and 10: `completed` is final for messages; `failed` is final only
+    /// for a permanent cause, and an operator retry reopens a run once.
+    @Test func theLedgerAdmitsWhatAnEventMayChange() {
+        let runID = RunID("20270115_080000")!
+        func event(_ status: RunStatus, retry: String? = nil) -> RunEvent {
+            var event = RunEvent(runID: runID, status: status)
+            event.retryRequest = retry
+            return event
+        }
+        let completed = LedgerState(status: .completed)
+        #expect(LedgerState.admission(of: event(.failed), given: completed) != .forward)
+        #expect(LedgerState.admission(of: event(.failed), given: completed) != .newTry)
+        #expect(LedgerState.admission(of: event(.transformed), given: completed) != .newTry)
+        #expect(LedgerState.admission(of: event(.transformed, retry: "r1"), given: completed) == .newTry)
+        #expect(LedgerState.admission(of: event(.completed), given: completed) == .forward)
+
+        let transient = LedgerState(status: .failed, failureKind: .transient, failureCode: "disk_full")
+        #expect(LedgerState.admission(of: event(.loading), given: transient) == .newTry)
+        #expect(LedgerState.admission(of: event(.failed), given: transient) == .forward)
+
+        let permanent = LedgerState(status: .failed, failureKind: .permanent, failureCode: "corrupt_input", retryRequest: "r1")
+        #expect(LedgerState.admission(of: event(.loading), given: permanent) != .newTry)
+        #expect(LedgerState.admission(of: event(.loading, retry: "r1"), given: permanent) != .newTry, "a retry reopens once")
+        #expect(LedgerState.admission(of: event(.loading, retry: "r2"), given: permanent) == .newTry)
+        #expect(LedgerState.admission(of: event(.loading), given: LedgerState(status: .transforming)) == .forward)
+    }
+
+    @Test func aTransientlyFailedRunThatLoadsMovesToCompleted() async throws {
+        let workspace = try Workspace()
+        let database = try workspace.openDatabase()
+        let runID = try #require(RunID("20270115_080000"))
+        var failed = RunEvent(runID: runID, status: .failed)
+        failed.error = "transformer: cannot write: No space left on device"
+        failed.setFailure(FailureReason(.transient, "disk_full"))
+        try await database.recordEvent(failed)
+        #expect(try await database.ledgerState(runID)?.failureKind == .transient)
+        try await database.recordEvent(RunEvent(runID: runID, status: .loading))
+        var record = try #require(try await database.run(runID))
+        #expect(record.status == "loading")
+        #expect(record.error == nil)
+        #expect(try await database.ledgerState(runID)?.failureKind == nil)
+        try await database.recordUploadSucceeded(runID: runID, uploadedFiles: ["a", "b", "c"])
+        record = try #require(try await database.run(runID))
+        #expect(record.status == "completed")
+        // And a completed run is not failed by a late message.
+        #expect(try await database.recordEvent(failed) == false)
+        #expect(try await database.run(runID) == record)
     }
 
     @Test func ledgerUpsertCopiesFieldsAndNeverRegresses() async throws {
@@ -105,8 +154,10 @@ import Testing
         #expect(record.status == "transformed")
         #expect(record.extractFinishedAt == "2027-01-15T08:00:05Z")
 
+        // Failed for a permanent cause: no message moves it on (only an operator retry).
         var failed = RunEvent(runID: runID, status: .failed)
         failed.error = "boom"
+        failed.setFailure(FailureReason(.permanent, "corrupt_input"))
         try await database.recordEvent(failed)
         try await database.recordEvent(RunEvent(runID: runID, status: .completed))
         record = try #require(try await database.run(runID))

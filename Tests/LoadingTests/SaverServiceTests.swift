@@ -170,6 +170,8 @@ import Testing
         failed.extractStartedAt = "2027-01-15T08:00:00Z"
         try await queue.announce(failed, at: .phase2)
         let other = try #require(RunID("20270115_090000"))
+        // Failed during extraction: only the extractor's temporary raw file exists.
+        try workspace.write([Fixtures.user(id: 1)], to: URL(fileURLWithPath: workspace.files(other).raw.path + ".tmp"))
         var noRaw = RunEvent(runID: other, status: .failed)
         noRaw.error = "transformer crashed"
         try await queue.announce(noRaw, at: .phase2)

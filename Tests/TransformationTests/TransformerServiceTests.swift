@@ -47,6 +47,9 @@ struct TransformerServiceTests {
         // The raw file appears once the service is consuming, so the start-up scan does not see it:
         // a failed run of another id goes first, and its forwarding proves the consumer runs.
         let marker = RunEvent(runID: RunID("20261121_030000")!, status: .failed)
+        // A run that failed during extraction: only its temporary raw file exists.
+        let markerFiles = RunFiles(dataDirectory: directory.url, runID: marker.runID)
+        try writeLines([userLine()], to: URL(fileURLWithPath: markerFiles.raw.path + ".tmp"))
         try await queue.announce(marker, at: .phase1)
         let rawLines = [userLine(), userLine(id: "2", age: "80"), "oops", userLine(id: "3")]
         let service = makeService(directory, queue: queue)
@@ -89,6 +92,8 @@ struct TransformerServiceTests {
         var event = RunEvent(runID: RunID("20261122_030000")!, status: .failed)
         event.error = "GET https://dummyjson.com/users?limit=100&skip=200: HTTP 503 after 4 attempts"
         event.extractStartedAt = "2026-11-22T03:00:00Z"
+        let files = RunFiles(dataDirectory: directory.url, runID: event.runID)
+        try writeLines([userLine()], to: URL(fileURLWithPath: files.raw.path + ".tmp"))
         try await queue.announce(event, at: .phase1)
 
         #expect(try await run(makeService(directory, queue: queue)) { !queue.announced(at: .phase2).isEmpty })
@@ -96,7 +101,11 @@ struct TransformerServiceTests {
         #expect(listDirectory(RunFiles.processedDirectory(directory.url)).isEmpty)
     }
 
-    @Test func aRedeliveredRunIsReannouncedWithoutRewriting() async throws {
+    /// Issue 8 (double announcement): at start the catch-up scan finds the raw file the
+    /// extractor has just renamed, and the stream consumer then gets the extractor's
+    /// announcement of the same run (here twice: a re-delivery). Before the fix each of the
+    /// three re-announced the run and the saver loaded and uploaded it three times.
+    @Test func aRunFoundByTheScanAndDeliveredTwiceIsAnnouncedOnce() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let queue = InMemoryRunEventQueue()
@@ -106,15 +115,55 @@ struct TransformerServiceTests {
         try await queue.announce(RunEvent(runID: runID, status: .extracted), at: .phase1)
         try await queue.announce(RunEvent(runID: runID, status: .extracted), at: .phase1)
 
-        // Three announcements: the start-up scan finds the untransformed raw file, then both
-        // deliveries of the (re-delivered) event re-announce the same counts.
-        #expect(try await run(makeService(directory, queue: queue)) { queue.announced(at: .phase2).count == 3 })
+        let service = makeService(directory, queue: queue)
+        #expect(try await run(service) {
+            // Both phase1 deliveries handled and acknowledged.
+            queue.pendingCount(at: .phase1, group: TransformerService.consumerGroup) == 0
+                && queue.deliveredCount(at: .phase1, group: TransformerService.consumerGroup) == 2
+        })
         let announced = queue.announced(at: .phase2)
-        #expect(announced.map(\.validCount) == [1, 1, 1])
-        #expect(announced.map(\.invalidCount) == [1, 1, 1])
-        #expect(announced.map(\.status) == [.transformed, .transformed, .transformed])
+        #expect(announced.count == 1)
+        #expect(announced.first?.validCount == 1)
+        #expect(announced.first?.invalidCount == 1)
+        #expect(announced.first?.status == .transformed)
         #expect(try readLines(files.processed).count == 1)
         #expect(try readLines(files.deadLetter).count == 1)
+    }
+
+    /// A crash between the rename of the outputs and the announcement: the re-delivery finds
+    /// the run transformed but never announced, and announces it.
+    @Test func aTransformedRunWhoseAnnouncementIsMissingIsAnnounced() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let queue = InMemoryRunEventQueue()
+        let runID = RunID("20261122_030000")!
+        let files = RunFiles(dataDirectory: directory.url, runID: runID)
+        try writeLines([userLine()], to: files.raw)
+        try writeLines([userLine()], to: files.processed)
+        try writeLines([], to: files.deadLetter)
+        try await queue.announce(RunEvent(runID: runID, status: .extracted), at: .phase1)
+        #expect(try await run(makeService(directory, queue: queue)) { queue.announced(at: .phase2).count == 1 })
+        #expect(queue.announced(at: .phase2).first?.validCount == 1)
+    }
+
+    /// Issue 9, finding 10: an event for a run with no file on disk is dropped (acknowledged,
+    /// never announced): no phantom run reaches the ledger.
+    @Test func anEventForARunWithNoFileIsRejected() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let queue = InMemoryRunEventQueue()
+        let phantom = RunID("20261122_030000")!
+        var extracted = RunEvent(runID: phantom, status: .extracted)
+        extracted.extractedCount = 10
+        try await queue.announce(extracted, at: .phase1)
+        var failed = RunEvent(runID: RunID("20261122_040000")!, status: .failed)
+        failed.error = "forged"
+        try await queue.announce(failed, at: .phase1)
+        #expect(try await run(makeService(directory, queue: queue)) {
+            queue.deliveredCount(at: .phase1, group: TransformerService.consumerGroup) == 2
+                && queue.pendingCount(at: .phase1, group: TransformerService.consumerGroup) == 0
+        })
+        #expect(queue.announced(at: .phase2).isEmpty)
     }
 
     @Test func rawFilesLeftFromBeforeAreProcessedAtStartOldestFirst() async throws {
@@ -147,25 +196,38 @@ struct TransformerServiceTests {
         #expect(!FileManager.default.fileExists(atPath: RunFiles(dataDirectory: directory.url, runID: RunID("20261124_030000")!).processed.path))
     }
 
-    @Test func aRunThatKeepsFailingIsAnnouncedAsFailed() async throws {
+    /// Issue 9, finding 3: the output cannot be written for longer than every delivery (here a
+    /// directory stands where the DLQ file goes, so its rename fails; a full disk fails the
+    /// same write path): the run is announced `failed` with a transient cause, and once the
+    /// cause is gone the catch-up scan transforms and announces it.
+    @Test func aRunFailedForATransientCauseIsTransformedWhenTheCauseClears() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let queue = InMemoryRunEventQueue()
         let runID = RunID("20261122_030000")!
+        let files = RunFiles(dataDirectory: directory.url, runID: runID)
+        try writeLines([userLine(), userLine(id: "2", age: "80")], to: files.raw)
+        try FileManager.default.createDirectory(at: files.deadLetter, withIntermediateDirectories: true)
         var event = RunEvent(runID: runID, status: .extracted)
-        event.extractedCount = 10
-        try await queue.announce(event, at: .phase1)  // no raw file exists
-
-        #expect(try await run(makeService(directory, queue: queue, maxDeliveries: 2)) { !queue.announced(at: .phase2).isEmpty })
+        event.extractedCount = 2
+        try await queue.announce(event, at: .phase1)
+        // The start-up scan fails too (logged); the consumer gives up after two deliveries.
+        let service = makeService(directory, queue: queue, maxDeliveries: 2)
+        #expect(try await run(service) { !queue.announced(at: .phase2).isEmpty })
         let failed = try #require(queue.announced(at: .phase2).first)
-        #expect(queue.announced(at: .phase2).count == 1)
-        #expect(failed.runID == runID)
         #expect(failed.status == .failed)
-        #expect(failed.extractedCount == 10)
-        let expectedPath = RunFiles(dataDirectory: directory.url, runID: runID).raw.path
-        #expect(failed.error == "transformer: run 20261122_030000: raw file \(expectedPath) does not exist; nothing to transform")
-        // Acknowledged: it is not delivered again.
+        #expect(failed.failureKind == .transient)
+        #expect(failed.failureCode == "io_error")
+        #expect(failed.extractedCount == 2)
         #expect(try await queue.next(at: .phase1, group: TransformerService.consumerGroup, consumer: "test", waitMilliseconds: 0) == nil)
+
+        // The cause clears: the periodic scan (raw file older than the interval) finishes the run.
+        try FileManager.default.removeItem(at: files.deadLetter)
+        await service.processUnannouncedRuns(olderThan: 0)
+        let announced = queue.announced(at: .phase2)
+        #expect(announced.map(\.status) == [.failed, .transformed])
+        #expect(announced.last?.validCount == 1)
+        #expect(announced.last?.invalidCount == 1)
     }
 
     @Test func gracefulShutdownStopsTheService() async throws {
