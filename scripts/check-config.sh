@@ -86,15 +86,18 @@ compose_substituted_variables() {
     grep -oE '\$\{[A-Z][A-Z0-9_]*' "$COMPOSE" | sed 's/^\${//' | sort -u || true
 }
 
-# Keys set under any `environment:` mapping of docker-compose.yml.
+# Keys set under any `environment:` mapping of docker-compose.yml, except in services that run
+# another image (redis, sftp): their variables are read by those images, not by our code.
 compose_environment_keys() {
     awk '
+        /^  [a-z][a-z0-9_-]*:[[:space:]]*$/ { third_party = 0 }
+        /^    image:/ && $0 !~ /swift-etl-pipeline/ { third_party = 1 }
         /^[[:space:]]*environment:/ { match($0, /^[[:space:]]*/); indent = RLENGTH; inside = 1; next }
         inside {
             if ($0 ~ /^[[:space:]]*(#.*)?$/) next
             match($0, /^[[:space:]]*/)
             if (RLENGTH <= indent) { inside = 0; next }
-            if (match($0, /^[[:space:]]*[A-Z][A-Z0-9_]*:/)) {
+            if (!third_party && match($0, /^[[:space:]]*[A-Z][A-Z0-9_]*:/)) {
                 key = substr($0, 1, RLENGTH - 1); gsub(/[[:space:]]/, "", key); print key
             }
         }
