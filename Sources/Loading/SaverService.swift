@@ -151,7 +151,11 @@ public struct SaverService: Service {
         let runID = event.runID
         let files = RunFiles(dataDirectory: dataDirectory, runID: runID)
         var metadata: Logger.Metadata = ["run_id": "\(runID)", "status": "\(event.status.rawValue)"]
-        guard files.anyExists else {
+        // A failure report carries a reason and no data: the extractor may fail before it can
+        // write any file (a full disk, a file where a data folder should be), and that failure
+        // must still reach the ledger (the event is signed; the ledger never lets a failure
+        // overwrite a completed run). Any other status needs the run's files on disk.
+        guard event.status == .failed || files.anyExists else {
             logger.error("rejected an event: \(EventRejection.phantomRun(runID))", metadata: metadata)
             return
         }

@@ -154,17 +154,18 @@ public final class TransformerService: Service {
 
     /// Transforms the run of `event` and announces it on phase2 (or forwards a failed run).
     ///
-    /// An event is checked before anything is done with it: a run with no file on disk is a
-    /// phantom (logged and dropped, never announced). The transform output is announced once
+    /// An event is checked before anything is done with it: a run to transform with no file on
+    /// disk is a phantom (logged and dropped, never announced). The transform output is announced once
     /// per output (`announce(_:at:onceFor:)` keyed by the run, its output fingerprint and any
     /// operator retry), so when the catch-up scan and the stream consumer both come to the
     /// same run (every start races the extractor's announcement) the saver gets it once.
     func handle(_ event: RunEvent) async throws {
         let files = RunFiles(dataDirectory: configuration.common.dataDirectory, runID: event.runID)
-        let (hasRaw, hasAnyFile) = try await executor.run {
-            (FileManager.default.fileExists(atPath: files.raw.path) || RunTransformer.isTransformed(files), files.anyExists)
+        // A failure report needs no file (see SaverService.handle): it is forwarded as is.
+        let hasRaw = try await executor.run {
+            FileManager.default.fileExists(atPath: files.raw.path) || RunTransformer.isTransformed(files)
         }
-        guard event.status == .failed ? hasAnyFile : hasRaw else {
+        guard event.status == .failed || hasRaw else {
             logger.error("rejected an event: \(EventRejection.phantomRun(event.runID))",
                          metadata: ["run_id": "\(event.runID)", "status": "\(event.status.rawValue)"])
             return

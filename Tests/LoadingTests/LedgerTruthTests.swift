@@ -58,18 +58,34 @@ import Testing
         try await saver.handle(flip)
         // A completed run moved back by a message.
         try await saver.handle(RunEvent(runID: runID, status: .extracted))
-        // Phantom runs: no file of theirs exists, whatever the status.
+        // A phantom run: data announced for a run none of whose files exists.
         let phantom = RunID("20270116_000000")!
         var phantomDone = Fixtures.event(phantom, files: workspace.files(phantom), valid: 1, invalid: 0)
         phantomDone.status = .transformed
         try await saver.handle(phantomDone)
-        var phantomFailed = RunEvent(runID: phantom, status: .failed)
-        phantomFailed.error = "never happened"
-        try await saver.handle(phantomFailed)
 
         #expect(try await snapshot(database) == before)
         #expect(try await database.run(phantom) == nil)
         #expect(uploader.attempts == 1)
+    }
+
+    /// The extractor can fail before it writes any file (a file where `raw_users/` should be);
+    /// its failure report, which carries a reason and no data, still reaches the ledger.
+    @Test func aFailureReportedForARunWithNoFileIsRecordedWithItsReason() async throws {
+        let workspace = try Workspace()
+        let database = try workspace.openDatabase()
+        let uploader = FakeUploader()
+        let saver = makeSaver(workspace, database: database, queue: InMemoryRunEventQueue(), uploader: uploader)
+        let early = RunID("20270117_000000")!
+        var failed = RunEvent(runID: early, status: .failed)
+        failed.error = "cannot create raw_users: a file is in the way"
+        failed.setFailure(FailureReason(.transient, "permission_denied"))
+        try await saver.handle(failed)
+
+        let record = try #require(try await database.run(early))
+        #expect(record.status == "failed")
+        #expect(record.error?.contains("raw_users") == true)
+        #expect(uploader.attempts == 0)
     }
 
     @Test func pathsInTheLedgerAreDerivedFromTheRunIDNeverFromTheEvent() async throws {
