@@ -49,7 +49,7 @@ status=0
 for mode in $MODES; do
     log "$mode: $CONNECTIONS connections for ${SECONDS_PER_MODE}s"
     python3 "$ROOT/scripts/idle_sockets.py" --port "$API_PORT_USED" --connections "$CONNECTIONS" \
-        --mode "$mode" --seconds "$SECONDS_PER_MODE" --ramp "$((SECONDS_PER_MODE / 3))" || status=1
+        --mode "$mode" --seconds "$SECONDS_PER_MODE" --ramp "$((SECONDS_PER_MODE / 2))" || status=1
     kill -0 "$API_PID" 2>/dev/null || { cat "$WORK/api.log" >&2; die "the api died under load"; }
 done
 exit "$status"

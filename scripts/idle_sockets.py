@@ -7,8 +7,8 @@ against an api already listening on 127.0.0.1:PORT:
     scripts/idle_sockets.py --port 8000 --connections 20000 --mode trickle --seconds 30
 
 Workers (one process per ~9,000 sockets, each under its own open-file limit) keep up to
---connections sockets open, reopening the ones the server closes (at most --max-opens in
-all), and in `trickle` mode send one byte of a never-ending request head per socket every
+--connections sockets open, reopening the ones the server closes (at most --open-rate per
+second and --max-opens in all), and in `trickle` mode send one byte of a never-ending request head per socket every
 --trickle-interval seconds. After --ramp seconds the main process requests /health every
 --probe-interval seconds on a fresh connection until --seconds have passed, then prints the
 median, p99 and max latency and the counts, and exits 1 if p99 exceeds --p99-limit-ms or
@@ -39,28 +39,37 @@ def raise_open_files(wanted):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def worker(host, port, count, mode, trickle_interval, deadline, max_opens, results):
+def worker(host, port, count, mode, trickle_interval, deadline, max_opens, open_rate, results):
+    # The generator shares the machine with the api it measures: it yields the CPU first, so
+    # what is measured is the api holding the sockets, not the generator's own appetite.
+    os.nice(10)
     raise_open_files(count + 64)
     selector = selectors.DefaultSelector()
     sockets = {}  # fd -> [socket, connected, bytes sent]
-    opened = closed_by_server = refused = peak = 0
+    opened = closed_by_server = refused = peak = pending = connected = 0
     next_trickle = time.monotonic() + trickle_interval
     trickle_cursor = 0
+    started = time.monotonic()
 
     def close(fd, by_server):
-        nonlocal closed_by_server
+        nonlocal closed_by_server, pending, connected
         entry = sockets.pop(fd, None)
         if entry is None:
             return
+        if entry[1]:
+            connected -= 1
+        else:
+            pending -= 1
         selector.unregister(entry[0])
         entry[0].close()
         if by_server:
             closed_by_server += 1
 
     while time.monotonic() < deadline:
-        # Open (or reopen) up to the target, a few hundred connects in flight at a time.
-        pending = sum(1 for entry in sockets.values() if not entry[1])
-        while len(sockets) < count and opened < max_opens and pending < 256:
+        # Open (or reopen) up to the target at --open-rate: a hostile client keeps its
+        # population up, but a connect flood faster than that is another test (a SYN flood).
+        allowed = int((time.monotonic() - started) * open_rate) + 1
+        while len(sockets) < count and opened < min(max_opens, allowed) and pending < 256:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setblocking(False)
             code = sock.connect_ex((host, port))
@@ -83,6 +92,8 @@ def worker(host, port, count, mode, trickle_interval, deadline, max_opens, resul
                     refused += 1
                     continue
                 entry[1] = True
+                pending -= 1
+                connected += 1
                 selector.modify(entry[0], selectors.EVENT_READ)
             if mask & selectors.EVENT_READ:
                 try:
@@ -91,10 +102,10 @@ def worker(host, port, count, mode, trickle_interval, deadline, max_opens, resul
                     data = b""
                 if not data:
                     close(fd, True)
-        peak = max(peak, sum(1 for entry in sockets.values() if entry[1]))
+        peak = max(peak, connected)
         now = time.monotonic()
         if mode == "trickle" and now >= next_trickle:
-            # One byte per connection per interval, spread over the interval in slices.
+            # One byte per connection per interval, spread over the interval in 20 slices.
             fds = list(sockets.keys())
             slice_size = max(1, len(fds) // 20)
             for fd in fds[trickle_cursor:trickle_cursor + slice_size]:
@@ -108,7 +119,7 @@ def worker(host, port, count, mode, trickle_interval, deadline, max_opens, resul
                     close(fd, True)
             trickle_cursor = trickle_cursor + slice_size if trickle_cursor + slice_size < len(fds) else 0
             next_trickle = now + trickle_interval / 20
-    held = sum(1 for entry in sockets.values() if entry[1])
+    held = connected
     for fd in list(sockets.keys()):
         close(fd, False)
     results.put({"opened": opened, "closed_by_server": closed_by_server, "refused": refused, "peak": peak, "held_at_end": held})
@@ -142,6 +153,7 @@ def main():
     parser.add_argument("--probe-interval", type=float, default=0.05)
     parser.add_argument("--p99-limit-ms", type=float, default=100.0)
     parser.add_argument("--max-opens", type=int, default=0, help="connections opened in all (default 10 × --connections)")
+    parser.add_argument("--open-rate", type=float, default=2000.0, help="connections opened per second, reopens included")
     args = parser.parse_args()
     if args.host not in LOOPBACK:
         sys.exit("idle_sockets: refusing %s: loopback only" % args.host)
@@ -157,7 +169,8 @@ def main():
     for index in range(workers):
         share = args.connections // workers + (1 if index < args.connections % workers else 0)
         process = multiprocessing.Process(target=worker, args=(
-            args.host, args.port, share, args.mode, args.trickle_interval, deadline, max_opens // workers, results))
+            args.host, args.port, share, args.mode, args.trickle_interval, deadline, max_opens // workers,
+            args.open_rate / workers, results))
         process.start()
         processes.append(process)
 

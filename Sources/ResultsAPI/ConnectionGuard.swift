@@ -29,7 +29,17 @@ final class ConnectionRegistry: Sendable {
             nextTicket += 1
             waiting[nextTicket] = channel
             order.append(nextTicket)
+            dropStaleEntries()
             return nextTicket
+        }
+
+        /// Below the cap nothing is evicted, so `order` would grow by one entry per request:
+        /// once stale entries outnumber the waiting ones, keep only the waiting ones
+        /// (amortized O(1) per call).
+        mutating func dropStaleEntries() {
+            guard order.count - orderStart > 2 * waiting.count + 1024 else { return }
+            order = order[orderStart...].filter { waiting[$0] != nil }
+            orderStart = 0
         }
 
         /// The oldest waiting connection but `excluded` (the newest, which is last in
@@ -61,6 +71,9 @@ final class ConnectionRegistry: Sendable {
     }
 
     var openConnections: Int { state.withLock { $0.open } }
+
+    /// Entries of the waiting order, stale ones included (bounded, see `dropStaleEntries`).
+    var trackedEntries: Int { state.withLock { $0.order.count - $0.orderStart } }
 
     /// Counts a new connection, waiting for its first request head. Returns its ticket and the
     /// connection to close when the limit is passed: the oldest other waiting connection, or

@@ -160,6 +160,12 @@ struct FormQuery: Sendable {
     }
 }
 
+/// Connections the kernel queues for `accept`. A burst of connects beyond the queue makes the
+/// kernel drop SYNs, which costs a client (a health probe among a flood) a 1 s retransmit;
+/// a deeper queue keeps it waiting only as long as the server takes to accept what is ahead.
+/// (Linux caps it at `net.core.somaxconn`, 4096 by default.)
+let acceptBacklog = 4096
+
 /// The API as a Hummingbird application (itself a `Service`), listening on `API_HOST:API_PORT`,
 /// every connection held to `ConnectionLimits` (see `ConnectionGuardHandler`). Raises the
 /// process's open-file soft limit to its hard limit, and fits the connection cap under it.
@@ -171,7 +177,8 @@ public func makeAPIApplication(
     return Application(
         router: makeAPIRouter(configuration: configuration, logger: logger),
         server: guardedHTTP1Server(limits: limits, logger: logger),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "etl-api"),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "etl-api",
+                             backlog: acceptBacklog),
         onServerRunning: onServerRunning,
         logger: logger)
 }

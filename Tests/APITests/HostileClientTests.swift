@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOEmbedded
 @testable import ResultsAPI
 import ServiceLifecycle
 import Synchronization
@@ -208,6 +209,36 @@ func healthRequest() -> [UInt8] { Array("GET /health HTTP/1.1\r\nHost: localhost
             let median = measured.latencies[measured.latencies.count / 2]
             #expect(median < 0.1, "median /health latency \(median) s")
         }
+    }
+}
+
+@Suite struct ConnectionRegistryTests {
+    /// Past the cap, the oldest connection still waiting for a request head is closed; a busy
+    /// one never is; and the new one itself when every other one is busy.
+    @Test func evictsTheOldestWaitingConnectionOnly() {
+        let registry = ConnectionRegistry(maxConnections: 3)
+        let channels = (0..<6).map { _ in EmbeddedChannel() }
+        let a = registry.admit(channels[0]), b = registry.admit(channels[1]), c = registry.admit(channels[2])
+        #expect([a.close, b.close, c.close].allSatisfy { $0 == nil })
+        registry.stopWaiting(a.ticket)  // A is serving a request
+        let d = registry.admit(channels[3])
+        #expect(d.close === channels[1])  // B: the oldest waiting, A being busy
+        registry.closed()
+        registry.stopWaiting(c.ticket)
+        registry.stopWaiting(d.ticket)
+        let e = registry.admit(channels[4])
+        #expect(e.close === channels[4])  // every other one is busy: the new one goes
+        #expect(registry.openConnections == 4)
+    }
+
+    /// Below the cap nothing is evicted: the waiting order must not grow with every request.
+    @Test func theWaitingOrderStaysBoundedBelowTheCap() {
+        let registry = ConnectionRegistry(maxConnections: 100)
+        let channel = EmbeddedChannel()
+        for _ in 0..<20_000 {
+            registry.stopWaiting(registry.startWaiting(channel))
+        }
+        #expect(registry.trackedEntries < 2_000)
     }
 }
 
