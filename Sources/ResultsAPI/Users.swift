@@ -59,11 +59,12 @@ struct InvalidUsersQuery: Sendable {
             filter.add("EXISTS (SELECT 1 FROM json_each(\(UserQueries.validErrorCodes)) WHERE value = ?)", errorCode)
         }
         if let search {
-            // Only the allow-listed name and email members are searched: matching the whole
-            // record text would let a client probe for a password or a card number by guessing.
+            // Only the allow-listed name and email members are searched, and only when they
+            // are strings (as served): matching the record text, or an object someone put in
+            // `firstName`, would let a client probe for a password or a card number by guessing.
             let pattern = SQLFilter.containsPattern(search)
             let members = ServedFields.invalidRecordMembers.map { member, _ in
-                #"json_extract(record, '$.\#(member)') LIKE ? ESCAPE '\'"#
+                #"(json_type(record, '$.\#(member)') = 'text' AND json_extract(record, '$.\#(member)') LIKE ? ESCAPE '\')"#
             }
             filter.add("(json_valid(record) AND (\(members.joined(separator: " OR "))))",
                        values: Array(repeating: pattern, count: members.count))

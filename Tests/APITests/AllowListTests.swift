@@ -39,6 +39,9 @@ enum BrokenLines {
             ("forged DLQ members", withMember(
                 #""raw_line":"\#(secret)","error_reason":"\#(secret)","error_codes":["\#(secret)"]"#)
                 .replacing(#""age":"#, with: #""age":"old","ageWas":"#)),
+            // A validated member holding an object: `q` must not search inside it.
+            ("object as a name", Array(text.replacingOccurrences(
+                of: #""firstName":"#, with: #""firstName":{"ssn":"\#(secret)"},"firstNameWas":"#).utf8)),
             ("id as a string", Array(text.replacingOccurrences(of: #"{"id":"#, with: #"{"id":"x"#).utf8)),
             ("no email", Array(text.replacingOccurrences(of: #""email":"#, with: #""mail":"#).utf8)),
             (validDeepRecord, withMember(
@@ -184,7 +187,7 @@ enum PersonalValues {
             "/etl_runs", "/etl_runs/\(runID)", "/etl_runs?status=loading", "/processed_users?limit=1000",
             "/processed_users?run_id=\(runID)&limit=1000", "/processed_users?q=a&limit=1000", "/processed_users?q=%40&limit=1000",
             "/invalid_users?limit=1000", "/invalid_users?run_id=\(runID)&limit=1000", "/invalid_users?error_code=invalid_json&limit=1000",
-            "/invalid_users?q=a&limit=1000", "/invalid_users?q=Hostile&limit=1000", "/stats", "/stats?run_id=\(runID)", "/health",
+            "/invalid_users?q=a&limit=1000", "/invalid_users?q=Hostile&limit=1000", "/invalid_users?q=ssn&limit=1000", "/stats", "/stats?run_id=\(runID)", "/health",
             "/metrics", "/openapi.json", "/",
         ]
         try await fixture.app().test(.router) { client in
@@ -208,6 +211,12 @@ enum PersonalValues {
                 #expect(Set(row.keys) == Set(ServedFields.invalidUserNames))
             }
             #expect(rows.contains { ($0["raw_line_length"] as? Int ?? 0) > 100 })
+            // `q` is no oracle: text only inside non-served members (a secret inside an object
+            // in firstName, a password) matches nothing.
+            for probe in ["Hostile-Secret", "ssn"] {
+                let total = try await client.execute(uri: "/invalid_users?q=\(probe)", method: .get) { totalCount($0) }
+                #expect(total == "0", "q=\(probe)")
+            }
         }
     }
 }
