@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // HMAC-SHA256 of hand-off events (Foundation has no HMAC on Linux).
@@ -74,6 +75,10 @@ let package = Package(
             "ETLCore", "PipelineSchema",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -142,8 +147,11 @@ let package = Package(
         // Every JSON reader of the product against one reference parser (issue 9).
         .testTarget(name: "JSONReaderTests", dependencies: ["ETLCore", "Extraction", "Transformation", "Loading", "FixtureSource"]),
         .testTarget(name: "APITests", dependencies: [
-            "ResultsAPI", "Loading", "TestSupport",
+            "ResultsAPI", "Loading", "PipelineSchema", "Transformation", "FixtureSource", "ETLCore", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Extraction", "Transformation", "Loading", "PipelineSchema", "FixtureSource", "Handoff", "ETLCore", "RedisClient", "TestSupport",

@@ -32,24 +32,29 @@ run_props["upload_attempts"]={"type":"integer","minimum":0}
 run_props["next_upload_at"]=nullable("string",description="ISO-8601 UTC; next upload retry")
 run_props["error"]=nullable("string",description="why the run failed (or the last upload error)")
 run_props["created_at"]=nullable("string"); run_props["updated_at"]=nullable("string")
-record={"type":["object","null"],"additionalProperties":True,
-  "description":"the stored JSON record with personal fields masked at any depth: password, ip and macAddress become \"[redacted]\"; ssn, ein, cardNumber, iban and wallet become \"****\" + their last 4 characters (or \"[redacted]\" under 12 characters). null when the stored line is not a JSON object."}
+# Exactly the allow-list of Sources/PipelineSchema/ServedFields.swift (APITests checks it):
+# the stored records themselves are never served.
 processed_props={"row_id":{"type":"integer"},"run_id":{"type":"string"},"line_no":{"type":"integer"},"user_id":nullable("integer"),
  "first_name":nullable("string"),"last_name":nullable("string"),"email":nullable("string"),"age":nullable("number"),"gender":nullable("string"),
  "department":nullable("string"),"department_code":nullable("string"),"company_name":nullable("string"),"job_title":nullable("string"),
- "city":nullable("string"),"country":nullable("string"),"inserted_at":{"type":"string"},"record":record}
-invalid_props={"row_id":{"type":"integer"},"run_id":{"type":"string"},"line_no":{"type":"integer"},"user_id":nullable("integer"),
- "error_reason":nullable("string"),"error_codes":{"type":"array","items":{"type":"string"}},"inserted_at":{"type":"string"},"record":record}
+ "city":nullable("string"),"country":nullable("string"),"inserted_at":{"type":"string"}}
+invalid_props={"row_id":{"type":"integer"},"run_id":{"type":"string"},"line_no":{"type":"integer","description":"the line's position in the run's DLQ file (1-based)"},
+ "user_id":nullable("integer"),
+ "error_reason":nullable("string",description="why the record is invalid; for a line that is not JSON, the parser's error and its byte offset (never the line's text)"),
+ "error_codes":{"type":"array","items":{"type":"string"}},"inserted_at":{"type":"string"},
+ "first_name":nullable("string",description="the record's firstName when it is a JSON object holding a string there"),
+ "last_name":nullable("string",description="the record's lastName, likewise"),"email":nullable("string",description="the record's email, likewise"),
+ "raw_line_length":nullable("integer",minimum=0,description="for a line that is not a JSON object: its length in UTF-8 bytes (its text is never served); null otherwise")}
 def obj(props, desc=None):
     d={"type":"object","required":list(props.keys()),"properties":props}
     if desc: d["description"]=desc
     return d
-text_param=lambda name,desc:{"name":name,"in":"query","required":False,"description":desc,"schema":{"type":"string","minLength":1,"maxLength":200}}
+text_param=lambda name,desc:{"name":name,"in":"query","required":False,"description":desc+"; no control characters (NUL included)","schema":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\u0000-\\u001f\\u007f]*$"}}
 code_param=lambda name,desc:{"name":name,"in":"query","required":False,"description":desc,"schema":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$"}}
 doc={
  "openapi":"3.1.0",
  "info":{"title":"ETL pipeline results API","version":"1.0.0",
-   "description":"Read-only JSON API over the pipeline's SQLite database. Every error is {\"error\": code, \"message\": text}. Any method other than GET, HEAD and OPTIONS is 405 on every path. While the database does not exist yet, data routes answer 503 with Retry-After. When API_TOKEN is set, every route except /health, the dashboard page / and /assets/chart.js (which hold no data) requires 'Authorization: Bearer <API_TOKEN>' (401 otherwise); without API_TOKEN no route requires it."},
+   "description":"Read-only JSON API over the pipeline's SQLite database. Every error is {\"error\": code, \"message\": text}. Any method other than GET, HEAD and OPTIONS is 405 on every path; OPTIONS on any path is 204 with Allow (and the CORS preflight headers for an allowed Origin). Only allow-listed fields are served: no stored record, no text of an unparseable line, no personal field beyond names, email, age, gender, company, job title, city and country. While the database does not exist yet, data routes answer 503 with Retry-After. When API_TOKEN is set, every route except /health, the dashboard page / and /assets/chart.js (which hold no data) requires 'Authorization: Bearer <API_TOKEN>' (401 otherwise); without API_TOKEN no route requires it."},
  "servers":[{"url":"/"}],
  "security":[{"bearerAuth":[]}],
  "paths":{

@@ -212,10 +212,13 @@ public struct APIConfiguration: Sendable {
     public var apiToken: String?
     /// Chart.js served to the dashboard page (Debian's `libjs-chart.js` puts it here).
     public var chartJSPath: String
+    /// What one client can hold (`ConnectionLimits`).
+    public var connectionLimits: ConnectionLimits
 
     public init(databasePath: String, host: String = "127.0.0.1", port: Int = 8000, corsOrigins: [String] = ["*"],
                 logLevel: LogLevelSetting = .info, apiToken: String? = nil,
-                chartJSPath: String = APIConfiguration.defaultChartJSPath) {
+                chartJSPath: String = APIConfiguration.defaultChartJSPath,
+                connectionLimits: ConnectionLimits = ConnectionLimits()) {
         self.databasePath = databasePath
         self.host = host
         self.port = port
@@ -223,6 +226,7 @@ public struct APIConfiguration: Sendable {
         self.logLevel = logLevel
         self.apiToken = apiToken
         self.chartJSPath = chartJSPath
+        self.connectionLimits = connectionLimits
     }
 
     public init(_ source: ConfigurationSource) throws {
@@ -234,6 +238,39 @@ public struct APIConfiguration: Sendable {
         logLevel = try source.logLevel()
         apiToken = source.optionalString("API_TOKEN")
         chartJSPath = source.string("CHARTJS_PATH", default: APIConfiguration.defaultChartJSPath)
+        connectionLimits = ConnectionLimits(
+            headerTimeout: try source.double("API_HEADER_TIMEOUT_SECONDS", default: ConnectionLimits.defaultHeaderTimeout, in: 0.05...3600),
+            idleTimeout: try source.double("API_IDLE_TIMEOUT_SECONDS", default: ConnectionLimits.defaultIdleTimeout, in: 0.05...86_400),
+            maxConnections: try source.int("API_MAX_CONNECTIONS", default: ConnectionLimits.defaultMaxConnections, in: 16...1_000_000))
+    }
+}
+
+/// What one client can hold of the API, so that sockets that send nothing (or a byte at a
+/// time) cannot starve the others:
+///
+/// - `headerTimeout`: a connection must deliver a complete request head within this many
+///   seconds of being accepted, or it is closed (a silent or trickling client);
+/// - `idleTimeout`: a kept-alive connection must start its next request (deliver its head)
+///   within this many seconds of the previous response, or it is closed;
+/// - `maxConnections`: at most this many connections are open at once. One more closes the
+///   oldest connection that is only waiting for a request head (an idle one), so a new
+///   client (a health probe) is always served; when every connection is busy, the new one is
+///   closed instead. The api also keeps this below its open-file limit.
+public struct ConnectionLimits: Sendable, Equatable {
+    public static let defaultHeaderTimeout = 10.0
+    public static let defaultIdleTimeout = 60.0
+    public static let defaultMaxConnections = 4096
+
+    public var headerTimeout: Double
+    public var idleTimeout: Double
+    public var maxConnections: Int
+
+    public init(headerTimeout: Double = ConnectionLimits.defaultHeaderTimeout,
+                idleTimeout: Double = ConnectionLimits.defaultIdleTimeout,
+                maxConnections: Int = ConnectionLimits.defaultMaxConnections) {
+        self.headerTimeout = headerTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
     }
 }
 

@@ -1,5 +1,6 @@
 import ETLCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 
@@ -31,12 +32,24 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = JSONBody.response(["error": code, "message": message], status: status)
+        var response = JSONBody.response(bytes: JSONErrorBody.bytes(code: code, message: message), status: status)
         response.headers.append(contentsOf: headers)
         if status == .serviceUnavailable, response.headers[.retryAfter] == nil {
             response.headers[.retryAfter] = "5"
         }
         return response
+    }
+}
+
+/// The one shape of every error body: `{"error": code, "message": text}`.
+enum JSONErrorBody {
+    static func bytes(code: String, message: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: 64 + message.utf8.count)
+        writer.beginObject()
+        writer.key("error"); writer.string(code)
+        writer.key("message"); writer.string(message)
+        writer.endObject()
+        return writer.bytes
     }
 }
 
@@ -106,30 +119,49 @@ struct ReadOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
 /// CORS for `CORS_ORIGINS` with Hummingbird's `CORSMiddleware`: `*` allows any origin; a
 /// list allows exactly those origins (the request's origin is echoed when listed, and no
 /// CORS header is sent otherwise).
+///
+/// `OPTIONS` is answered here, on every path, before any route or token check: 204 with
+/// `Allow`, plus the `Access-Control-*` preflight headers when the origin is allowed
+/// (browsers send preflights without credentials, and a plain `OPTIONS` asks what is allowed).
 struct OriginListCORSMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var methods: [HTTPRequest.Method] { [.get, .head, .options] }
+    static var allowedHeaders: [HTTPField.Name] { [.accept, .authorization, .contentType, .origin] }
+    static var maxAgeSeconds: Int { 600 }
+
     let origins: Set<String>
     let allowed: CORSMiddleware<Context>
-    let refused: CORSMiddleware<Context>
 
     init(origins: [String]) {
         self.origins = Set(origins)
-        let methods: [HTTPRequest.Method] = [.get, .head, .options]
-        allowed = CORSMiddleware(allowOrigin: origins.contains("*") ? .all : .originBased, allowMethods: methods,
-                                 exposedHeaders: ["X-Total-Count"], maxAge: .seconds(600))
-        refused = CORSMiddleware(allowOrigin: .none, allowMethods: methods)
+        allowed = CORSMiddleware(allowOrigin: origins.contains("*") ? .all : .originBased, allowHeaders: Self.allowedHeaders,
+                                 allowMethods: Self.methods, exposedHeaders: ["X-Total-Count"], maxAge: .seconds(Int64(Self.maxAgeSeconds)))
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let origin = request.headers[.origin] ?? ""
-        if origins.contains("*") || origins.contains(origin) {
-            var response = try await allowed.handle(request, context: context, next: next)
-            // Hummingbird sends Expose-Headers on preflights only; browsers need it on the
-            // real answer to let the frontend read X-Total-Count.
-            if !origin.isEmpty, request.method != .options {
-                response.headers[.accessControlExposeHeaders] = "X-Total-Count"
-            }
-            return response
+        let origin = request.headers[.origin]
+        let originAllowed = origin.map { origins.contains("*") || origins.contains($0) } ?? false
+        if request.method == .options { return preflight(origin: originAllowed ? origin : nil) }
+        guard originAllowed, let origin else { return try await next(request, context) }
+        var response = try await allowed.handle(request, context: context, next: next)
+        // Hummingbird sends Expose-Headers on preflights only; browsers need it on the
+        // real answer to let the frontend read X-Total-Count.
+        if !origin.isEmpty {
+            response.headers[.accessControlExposeHeaders] = "X-Total-Count"
         }
-        return try await refused.handle(request, context: context, next: next)
+        return response
+    }
+
+    private func preflight(origin: String?) -> Response {
+        let methods = Self.methods.map(\.rawValue).joined(separator: ", ")
+        var headers: HTTPFields = [.allow: methods]
+        if let origin {
+            headers[.accessControlAllowOrigin] = origins.contains("*") ? "*" : origin
+            headers[.accessControlAllowMethods] = methods
+            headers[.accessControlAllowHeaders] = Self.allowedHeaders.map(\.canonicalName).joined(separator: ", ")
+            headers[.accessControlMaxAge] = String(Self.maxAgeSeconds)
+            headers[.accessControlExposeHeaders] = "X-Total-Count"
+            if !origins.contains("*") { headers[.vary] = "Origin" }
+        }
+        return Response(status: .noContent, headers: headers)
     }
 }

@@ -1,5 +1,6 @@
-/// A JSON value as stored in a `record` column, parsed so that personal fields can be masked
-/// before it is served. Object members keep their order; numbers keep their exact spelling.
+/// A JSON value stored in a text column (`error_codes`, `uploaded_files`), parsed so that only
+/// its string elements are served. Object members keep their order; numbers keep their exact
+/// spelling.
 indirect enum JSONNode: Equatable, Sendable {
     case null
     case bool(Bool)

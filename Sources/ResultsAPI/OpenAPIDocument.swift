@@ -9,7 +9,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "ETL pipeline results API",
     "version": "1.0.0",
-    "description": "Read-only JSON API over the pipeline's SQLite database. Every error is {\"error\": code, \"message\": text}. Any method other than GET, HEAD and OPTIONS is 405 on every path. While the database does not exist yet, data routes answer 503 with Retry-After. When API_TOKEN is set, every route except /health, the dashboard page / and /assets/chart.js (which hold no data) requires 'Authorization: Bearer <API_TOKEN>' (401 otherwise); without API_TOKEN no route requires it."
+    "description": "Read-only JSON API over the pipeline's SQLite database. Every error is {\"error\": code, \"message\": text}. Any method other than GET, HEAD and OPTIONS is 405 on every path; OPTIONS on any path is 204 with Allow (and the CORS preflight headers for an allowed Origin). Only allow-listed fields are served: no stored record, no text of an unparseable line, no personal field beyond names, email, age, gender, company, job title, city and country. While the database does not exist yet, data routes answer 503 with Retry-After. When API_TOKEN is set, every route except /health, the dashboard page / and /assets/chart.js (which hold no data) requires 'Authorization: Bearer <API_TOKEN>' (401 otherwise); without API_TOKEN no route requires it."
   },
   "servers": [
     {
@@ -445,11 +445,12 @@ enum OpenAPIDocument {
         "name": "department",
         "in": "query",
         "required": false,
-        "description": "exact department name, e.g. Engineering",
+        "description": "exact department name, e.g. Engineering; no control characters (NUL included)",
         "schema": {
           "type": "string",
           "minLength": 1,
-          "maxLength": 200
+          "maxLength": 200,
+          "pattern": "^[^\\u0000-\\u001f\\u007f]*$"
         }
       },
       "departmentCode": {
@@ -476,11 +477,12 @@ enum OpenAPIDocument {
         "name": "q",
         "in": "query",
         "required": false,
-        "description": "first name, last name or email contains this text (case-insensitive for ASCII; % and _ match literally)",
+        "description": "first name, last name or email contains this text (case-insensitive for ASCII; % and _ match literally); no control characters (NUL included)",
         "schema": {
           "type": "string",
           "minLength": 1,
-          "maxLength": 200
+          "maxLength": 200,
+          "pattern": "^[^\\u0000-\\u001f\\u007f]*$"
         }
       }
     },
@@ -751,8 +753,7 @@ enum OpenAPIDocument {
           "job_title",
           "city",
           "country",
-          "inserted_at",
-          "record"
+          "inserted_at"
         ],
         "properties": {
           "row_id": {
@@ -838,14 +839,6 @@ enum OpenAPIDocument {
           },
           "inserted_at": {
             "type": "string"
-          },
-          "record": {
-            "type": [
-              "object",
-              "null"
-            ],
-            "additionalProperties": true,
-            "description": "the stored JSON record with personal fields masked at any depth: password, ip and macAddress become \"[redacted]\"; ssn, ein, cardNumber, iban and wallet become \"****\" + their last 4 characters (or \"[redacted]\" under 12 characters). null when the stored line is not a JSON object."
           }
         }
       },
@@ -859,7 +852,10 @@ enum OpenAPIDocument {
           "error_reason",
           "error_codes",
           "inserted_at",
-          "record"
+          "first_name",
+          "last_name",
+          "email",
+          "raw_line_length"
         ],
         "properties": {
           "row_id": {
@@ -869,7 +865,8 @@ enum OpenAPIDocument {
             "type": "string"
           },
           "line_no": {
-            "type": "integer"
+            "type": "integer",
+            "description": "the line's position in the run's DLQ file (1-based)"
           },
           "user_id": {
             "type": [
@@ -881,7 +878,8 @@ enum OpenAPIDocument {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "description": "why the record is invalid; for a line that is not JSON, the parser's error and its byte offset (never the line's text)"
           },
           "error_codes": {
             "type": "array",
@@ -892,13 +890,34 @@ enum OpenAPIDocument {
           "inserted_at": {
             "type": "string"
           },
-          "record": {
+          "first_name": {
             "type": [
-              "object",
+              "string",
               "null"
             ],
-            "additionalProperties": true,
-            "description": "the stored JSON record with personal fields masked at any depth: password, ip and macAddress become \"[redacted]\"; ssn, ein, cardNumber, iban and wallet become \"****\" + their last 4 characters (or \"[redacted]\" under 12 characters). null when the stored line is not a JSON object."
+            "description": "the record's firstName when it is a JSON object holding a string there"
+          },
+          "last_name": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "the record's lastName, likewise"
+          },
+          "email": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "the record's email, likewise"
+          },
+          "raw_line_length": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 0,
+            "description": "for a line that is not a JSON object: its length in UTF-8 bytes (its text is never served); null otherwise"
           }
         }
       },

@@ -28,13 +28,22 @@ struct QueryParameters {
         return id
     }
 
-    /// Free text (a department name, a search term): 1 to 200 characters.
+    /// Free text (a department name, a search term): 1 to 200 characters, no control
+    /// characters. A NUL would end the pattern early inside SQLite's LIKE (`%` + NUL matches
+    /// every row), and no name, email or department holds a control character.
     func text(_ name: String) throws -> String? {
         guard let raw = lookup(name) else { return nil }
         guard !raw.isEmpty, raw.count <= Self.maxTextLength else {
             throw APIError.badParameter(name, "expected 1 to \(Self.maxTextLength) characters")
         }
+        guard !raw.unicodeScalars.contains(where: Self.isControl) else {
+            throw APIError.badParameter(name, "control characters (such as NUL, %00) are not allowed")
+        }
         return String(raw)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F
     }
 
     /// A machine code (`ENG`, `invalid_email`): 1 to 64 ASCII letters, digits, `_` or `-`.
@@ -62,6 +71,10 @@ struct SQLFilter {
     private(set) var arguments: [DatabaseValue] = []
 
     mutating func add(_ condition: String, _ values: String...) {
+        add(condition, values: values)
+    }
+
+    mutating func add(_ condition: String, values: [String]) {
         conditions.append(condition)
         arguments.append(contentsOf: values.map(\.databaseValue))
     }

@@ -2,6 +2,7 @@ import ETLCore
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import PipelineSchema
 
 /// The read-only results API over the saver's database (see the SPEC §2 "api").
@@ -22,7 +23,7 @@ import PipelineSchema
 ///
 /// Errors are `{"error": code, "message": text}`: 400 bad parameter, 401 missing token (when
 /// `API_TOKEN` is set), 404 unknown id or route, 405 any write method, 503 while the database
-/// does not exist yet. Personal fields of stored records are masked (`PersonalData`).
+/// does not exist yet. Only the fields `ServedFields` allow-lists are ever served.
 public func makeAPIRouter(configuration: APIConfiguration, logger: Logger,
                           metrics: RequestMetrics = RequestMetrics()) -> Router<BasicRequestContext> {
     makeAPIRouter(store: ResultsStore(path: configuration.databasePath, logger: logger),
@@ -70,7 +71,7 @@ private func addRunRoutes(to router: Router<BasicRequestContext>, store: Results
         guard let id = RunID(raw), let run = try await store.read({ db in try RunQueries.one(id, db: db) }) else {
             throw APIError.runNotFound(raw)
         }
-        return JSONBody.response(run)
+        return JSONBody.response(bytes: run)
     }
 }
 
@@ -102,11 +103,18 @@ private func addUserRoutes(to router: Router<BasicRequestContext>, store: Result
 private func addServiceRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, metrics: RequestMetrics) {
     router.get("health") { _, _ -> Response in
         let state = await store.state()
-        var latest: RunRecord?
+        var latest: [UInt8]?
         if state == .ok {
             latest = try? await store.read { db in try RunQueries.latest(db: db) }
         }
-        return JSONBody.response(Health(status: "ok", database: state.rawValue, latestRun: latest))
+        var writer = JSONWriter(capacity: 1024)
+        writer.beginObject()
+        writer.key("status"); writer.string("ok")
+        writer.key("database"); writer.string(state.rawValue)
+        writer.key("latest_run")
+        if let latest { writer.raw(latest) } else { writer.null() }
+        writer.endObject()
+        return JSONBody.response(bytes: writer.bytes)
     }
 
     router.get("metrics") { _, _ -> Response in
@@ -152,27 +160,25 @@ struct FormQuery: Sendable {
     }
 }
 
-/// The API as a Hummingbird application (itself a `Service`), listening on `API_HOST:API_PORT`.
-public func makeAPIApplication(configuration: APIConfiguration, logger: Logger) -> some ApplicationProtocol {
-    Application(
+/// Connections the kernel queues for `accept`. A burst of connects beyond the queue makes the
+/// kernel drop SYNs, which costs a client (a health probe among a flood) a 1 s retransmit;
+/// a deeper queue keeps it waiting only as long as the server takes to accept what is ahead.
+/// (Linux caps it at `net.core.somaxconn`, 4096 by default.)
+let acceptBacklog = 4096
+
+/// The API as a Hummingbird application (itself a `Service`), listening on `API_HOST:API_PORT`,
+/// every connection held to `ConnectionLimits` (see `ConnectionGuardHandler`). Raises the
+/// process's open-file soft limit to its hard limit, and fits the connection cap under it.
+public func makeAPIApplication(
+    configuration: APIConfiguration, logger: Logger,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let limits = OpenFileLimit.fitted(configuration.connectionLimits, openFiles: OpenFileLimit.raise(), logger: logger)
+    return Application(
         router: makeAPIRouter(configuration: configuration, logger: logger),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "etl-api"),
+        server: guardedHTTP1Server(limits: limits, logger: logger),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "etl-api",
+                             backlog: acceptBacklog),
+        onServerRunning: onServerRunning,
         logger: logger)
-}
-
-struct Health: Encodable {
-    var status: String
-    var database: String
-    var latestRun: RunRecord?
-
-    enum CodingKeys: String, CodingKey {
-        case status, database, latestRun = "latest_run"
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(status, forKey: .status)
-        try container.encode(database, forKey: .database)
-        try container.encode(latestRun, forKey: .latestRun)
-    }
 }

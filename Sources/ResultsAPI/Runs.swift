@@ -52,22 +52,19 @@ struct RunsQuery: Equatable {
 }
 
 enum RunQueries {
-    static let columns = RunRecord.CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
+    /// The allow-listed ledger columns (`ServedFields.etlRuns`): every route that shows a run
+    /// (`/etl_runs`, `/etl_runs/{id}`, `/health`) writes it through this.
+    static let served = ServedRows(ServedFields.etlRuns)
+    static let columns = served.columns
 
-    static func list(_ query: RunsQuery, db: Database) throws -> (runs: [RunRecord], total: Int) {
-        let status = query.status?.rawValue
-        let rows = try Row.fetchAll(db.cachedStatement(sql: listSQL), arguments: [status, query.limit, query.offset])
-        return (rows.map(RunRecord.init(row:)), try count(status: status, db: db))
-    }
-
-    /// The same list as `list`, written straight to JSON: `/etl_runs` is the hottest route
-    /// (the frontend polls it), and this is several times cheaper than `RunRecord` + `JSONEncoder`.
+    /// The list, written straight to JSON: `/etl_runs` is the hottest route (the frontend
+    /// polls it), and this is several times cheaper than `Codable` + `JSONEncoder`.
     static func listJSON(_ query: RunsQuery, db: Database) throws -> Page {
         let status = query.status?.rawValue
         var writer = JSONWriter(capacity: 700 * min(query.limit, 200))
         writer.beginArray()
         let rows = try Row.fetchCursor(db.cachedStatement(sql: listSQL), arguments: [status, query.limit, query.offset])
-        while let row = try rows.next() { writeRun(row, into: &writer) }
+        while let row = try rows.next() { served.writeObject(row, into: &writer) }
         writer.endArray()
         return Page(json: writer.bytes, total: try count(status: status, db: db))
     }
@@ -84,46 +81,19 @@ enum RunQueries {
             db.cachedStatement(sql: "SELECT COUNT(*) FROM etl_runs WHERE (?1 IS NULL OR status = ?1)"), arguments: [status]) ?? 0
     }
 
-    /// `"name":` for each column, in `columns` order, computed once.
-    private static let allKeys = RunRecord.CodingKeys.allCases
-    private static let keyPrefixes: [[UInt8]] = RunRecord.CodingKeys.allCases.map { Array("\"\($0.rawValue)\":".utf8) }
-
-    /// One row of `SELECT \(columns)` as `RunRecord` encodes it (same members, explicit nulls).
-    static func writeRun(_ row: Row, into writer: inout JSONWriter) {
-        writer.beginObject()
-        for (index, key) in allKeys.enumerated() {
-            writer.key(prefix: keyPrefixes[index])
-            switch key {
-            case .extractedCount, .validCount, .invalidCount:
-                writer.integer(row[index] as Int64?)
-            case .uploadAttempts:
-                writer.integer((row[index] as Int64?) ?? 0)
-            case .uploadedFiles:
-                writeFileNames(row[index], into: &writer)
-            case .id, .runTimestamp, .status:
-                writer.string((row[index] as String?) ?? "")
-            default:
-                writer.string(row[index] as String?)
-            }
-        }
-        writer.endObject()
+    /// One run as JSON; nil when unknown.
+    static func one(_ id: RunID, db: Database) throws -> [UInt8]? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs WHERE id = ?", arguments: [id.timestamp]).map(json)
     }
 
-    /// `uploaded_files` (a JSON array the saver wrote) as an array of strings; `[]` otherwise.
-    private static func writeFileNames(_ text: String?, into writer: inout JSONWriter) {
-        writer.beginArray()
-        if let text, case .array(let elements)? = JSONNode.parse(text) {
-            for case .string(let name) in elements { writer.string(name) }
-        }
-        writer.endArray()
+    /// The newest run as JSON; nil when there is none.
+    static func latest(db: Database) throws -> [UInt8]? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs ORDER BY run_timestamp DESC, id DESC LIMIT 1").map(json)
     }
 
-    static func one(_ id: RunID, db: Database) throws -> RunRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs WHERE id = ?", arguments: [id.timestamp]).map(RunRecord.init(row:))
-    }
-
-    static func latest(db: Database) throws -> RunRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs ORDER BY run_timestamp DESC, id DESC LIMIT 1")
-            .map(RunRecord.init(row:))
+    private static func json(_ row: Row) -> [UInt8] {
+        var writer = JSONWriter(capacity: 1024)
+        served.writeObject(row, into: &writer)
+        return writer.bytes
     }
 }

@@ -1,5 +1,6 @@
 import ETLCore
 import GRDB
+import PipelineSchema
 
 /// `GET /processed_users`: `run_id`, `department`, `department_code`, `q` (name or email
 /// contains, case-insensitive for ASCII), `limit`, `offset`.
@@ -58,13 +59,15 @@ struct InvalidUsersQuery: Sendable {
             filter.add("EXISTS (SELECT 1 FROM json_each(\(UserQueries.validErrorCodes)) WHERE value = ?)", errorCode)
         }
         if let search {
-            // Only the name and email members are searched: matching the whole record text
-            // would let a client probe for a password or a card number by guessing.
+            // Only the allow-listed name and email members are searched, and only when they
+            // are strings (as served): matching the record text, or an object someone put in
+            // `firstName`, would let a client probe for a password or a card number by guessing.
             let pattern = SQLFilter.containsPattern(search)
-            filter.add(#"""
-                (json_valid(record) AND (json_extract(record, '$.firstName') LIKE ? ESCAPE '\'
-                 OR json_extract(record, '$.lastName') LIKE ? ESCAPE '\' OR json_extract(record, '$.email') LIKE ? ESCAPE '\'))
-                """#, pattern, pattern, pattern)
+            let members = ServedFields.invalidRecordMembers.map { member, _ in
+                #"(json_type(record, '$.\#(member)') = 'text' AND json_extract(record, '$.\#(member)') LIKE ? ESCAPE '\')"#
+            }
+            filter.add("(json_valid(record) AND (\(members.joined(separator: " OR "))))",
+                       values: Array(repeating: pattern, count: members.count))
         }
         return filter
     }
@@ -74,11 +77,28 @@ enum UserQueries {
     /// `error_codes` as a JSON array SQLite can iterate even if a row holds something else.
     static let validErrorCodes = "CASE WHEN json_valid(error_codes) AND json_type(error_codes) = 'array' THEN error_codes ELSE '[]' END"
 
-    static let processedColumns = [
-        "row_id", "run_id", "line_no", "user_id", "first_name", "last_name", "email", "age", "gender",
-        "department", "department_code", "company_name", "job_title", "city", "country", "inserted_at", "record",
-    ]
-    static let invalidColumns = ["row_id", "run_id", "line_no", "user_id", "error_reason", "error_codes", "inserted_at", "record"]
+    /// The allow-listed columns (`ServedFields`); the stored `record` is never selected whole.
+    static let processedServed = ServedRows(ServedFields.processedUsers)
+    static let invalidServed = ServedRows(ServedFields.invalidUsers)
+
+    /// SQL reading only the allow-listed members out of a DLQ record: a member that is a JSON
+    /// string (null otherwise), and the byte length of an unparseable line's text, never the
+    /// text. The member names are constants of `ServedFields`, not client input.
+    static let invalidRecordColumns: String = {
+        let members = ServedFields.invalidRecordMembers.map { member, _ in
+            "CASE WHEN json_valid(record) THEN (CASE WHEN json_type(record, '$.\(member)') = 'text' "
+                + "THEN json_extract(record, '$.\(member)') END) END"
+        }
+        // A record that is not JSON at all (written by something else than the transformer)
+        // is an unparseable line too.
+        let line = ServedFields.unparsedLineMember
+        let length = "CASE WHEN NOT json_valid(record) THEN length(CAST(record AS BLOB)) "
+            + "WHEN json_type(record, '$.\(line)') = 'text' THEN length(CAST(json_extract(record, '$.\(line)') AS BLOB)) END"
+        return (members + [length]).joined(separator: ", ")
+    }()
+
+    private static let invalidRecordKeyPrefixes: [[UInt8]] =
+        ServedFields.invalidRecordMembers.map { Array("\"\($0.servedAs)\":".utf8) }
 
     static func processed(_ query: ProcessedUsersQuery, db: Database) throws -> Page {
         let filter = query.filter
@@ -86,13 +106,13 @@ enum UserQueries {
         // (run_id DESC, line_no): newest run first, each run in file order. The UNIQUE
         // (run_id, line_no) index serves it; SQLite sorts only within one run.
         let sql = """
-            SELECT \(processedColumns.joined(separator: ", ")) FROM processed_users \(filter.whereClause)
+            SELECT \(processedServed.columns) FROM processed_users \(filter.whereClause)
             ORDER BY run_id DESC, line_no LIMIT ? OFFSET ?
             """
-        var writer = JSONWriter(capacity: 2048 * min(query.limit, 100))
+        var writer = JSONWriter(capacity: 512 * min(query.limit, 100))
         writer.beginArray()
         let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments(filter, query.limit, query.offset))
-        while let row = try rows.next() { writeProcessed(row, into: &writer) }
+        while let row = try rows.next() { processedServed.writeObject(row, into: &writer) }
         writer.endArray()
         return Page(json: writer.bytes, total: total)
     }
@@ -101,15 +121,29 @@ enum UserQueries {
         let filter = query.filter
         let total = try count(table: "invalid_users", filter: filter, db: db)
         let sql = """
-            SELECT \(invalidColumns.joined(separator: ", ")) FROM invalid_users \(filter.whereClause)
+            SELECT \(invalidServed.columns), \(invalidRecordColumns) FROM invalid_users \(filter.whereClause)
             ORDER BY run_id DESC, line_no LIMIT ? OFFSET ?
             """
-        var writer = JSONWriter(capacity: 2048 * min(query.limit, 100))
+        var writer = JSONWriter(capacity: 512 * min(query.limit, 100))
         writer.beginArray()
         let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments(filter, query.limit, query.offset))
         while let row = try rows.next() { writeInvalid(row, into: &writer) }
         writer.endArray()
         return Page(json: writer.bytes, total: total)
+    }
+
+    private static func writeInvalid(_ row: Row, into writer: inout JSONWriter) {
+        writer.beginObject()
+        invalidServed.writeMembers(row, into: &writer)
+        var column = invalidServed.fields.count
+        for prefix in invalidRecordKeyPrefixes {
+            writer.key(prefix: prefix)
+            writer.string(row[column] as String?)
+            column += 1
+        }
+        writer.key(ServedFields.unparsedLineLength.name)
+        writer.integer(row[column] as Int64?)
+        writer.endObject()
     }
 
     private static func count(table: String, filter: SQLFilter, db: Database) throws -> Int {
@@ -119,60 +153,5 @@ enum UserQueries {
 
     private static func arguments(_ filter: SQLFilter, _ limit: Int, _ offset: Int) -> StatementArguments {
         StatementArguments(filter.arguments + [limit.databaseValue, offset.databaseValue])
-    }
-
-    private static func writeProcessed(_ row: Row, into writer: inout JSONWriter) {
-        writer.beginObject()
-        writer.key("row_id"); writer.integer(row[0] as Int64?)
-        writer.key("run_id"); writer.string(row[1])
-        writer.key("line_no"); writer.integer(row[2] as Int64?)
-        writer.key("user_id"); writer.integer(row[3] as Int64?)
-        writer.key("first_name"); writer.string(row[4])
-        writer.key("last_name"); writer.string(row[5])
-        writer.key("email"); writer.string(row[6])
-        writer.key("age"); writer.double(row[7])
-        writer.key("gender"); writer.string(row[8])
-        writer.key("department"); writer.string(row[9])
-        writer.key("department_code"); writer.string(row[10])
-        writer.key("company_name"); writer.string(row[11])
-        writer.key("job_title"); writer.string(row[12])
-        writer.key("city"); writer.string(row[13])
-        writer.key("country"); writer.string(row[14])
-        writer.key("inserted_at"); writer.string(row[15])
-        writer.key("record"); writeRecord(row[16], into: &writer)
-        writer.endObject()
-    }
-
-    private static func writeInvalid(_ row: Row, into writer: inout JSONWriter) {
-        writer.beginObject()
-        writer.key("row_id"); writer.integer(row[0] as Int64?)
-        writer.key("run_id"); writer.string(row[1])
-        writer.key("line_no"); writer.integer(row[2] as Int64?)
-        writer.key("user_id"); writer.integer(row[3] as Int64?)
-        writer.key("error_reason"); writer.string(row[4])
-        writer.key("error_codes"); writeErrorCodes(row[5], into: &writer)
-        writer.key("inserted_at"); writer.string(row[6])
-        writer.key("record"); writeRecord(row[7], into: &writer)
-        writer.endObject()
-    }
-
-    /// The stored record, parsed and masked (`PersonalData`). A record that is not a JSON
-    /// object (an `invalid_json` DLQ line) is served as null: its text cannot be masked
-    /// reliably, so it is not served at all.
-    private static func writeRecord(_ text: String?, into writer: inout JSONWriter) {
-        guard let text, let node = JSONNode.parse(text), case .object = node else {
-            writer.null()
-            return
-        }
-        writer.node(PersonalData.sanitized(node))
-    }
-
-    /// The codes as an array of strings, whatever the column holds.
-    private static func writeErrorCodes(_ text: String?, into writer: inout JSONWriter) {
-        writer.beginArray()
-        if let text, case .array(let elements)? = JSONNode.parse(text) {
-            for case .string(let code) in elements { writer.string(code) }
-        }
-        writer.endArray()
     }
 }

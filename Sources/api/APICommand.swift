@@ -28,6 +28,9 @@ struct APICommand: AsyncParsableCommand {
             "cors_origins": "\(config.corsOrigins.joined(separator: ","))",
             // Whether a token is required, never the token itself.
             "token_required": "\(config.apiToken != nil)",
+            "header_timeout_seconds": "\(config.connectionLimits.headerTimeout)",
+            "idle_timeout_seconds": "\(config.connectionLimits.idleTimeout)",
+            "max_connections": "\(config.connectionLimits.maxConnections)",
         ])
         let app = makeAPIApplication(configuration: config, logger: logger)
         let group = ServiceGroup(configuration: .init(

@@ -3,6 +3,7 @@ import Loading
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PipelineSchema
 @testable import ResultsAPI
 import Testing
 
@@ -162,20 +163,6 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
             let stored = try String(contentsOf: fixture.root.appendingPathComponent("processed_users_\(seeded.runID).jsonl"), encoding: .utf8)
             #expect(Secrets.all.filter { stored.contains($0) }.count == Secrets.all.count - 1)
         }
-    }
-
-    @Test func maskingRules() {
-        #expect(PersonalData.masked("4111111111119876") == "****9876")
-        #expect(PersonalData.masked("123456789012") == "****9012")
-        #expect(PersonalData.masked("12345678901") == "[redacted]")
-        #expect(PersonalData.masked("") == "[redacted]")
-        let record = JSONNode.parse(#"""
-            {"a":[{"IBAN":"GB82WEST12345698765432","deep":{"Wallet":12345}}],"MacAddress":null,"pAsSwOrD":"x","keep":"ssn"}
-            """#)!
-        let expected = JSONNode.parse(#"""
-            {"a":[{"IBAN":"****5432","deep":{"Wallet":"[redacted]"}}],"MacAddress":null,"pAsSwOrD":"[redacted]","keep":"ssn"}
-            """#)!
-        #expect(PersonalData.sanitized(record) == expected)
     }
 }
 
@@ -343,6 +330,23 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
                     #expect(responses.keys.contains(String(response.status.code)), "\(path) → \(response.status.code)")
                 }
             }
+        }
+    }
+
+    /// The document's response objects list exactly the allow-listed fields (`ServedFields`),
+    /// all of them required: what is served and what is documented cannot drift apart.
+    @Test func documentedResponseFieldsAreTheAllowList() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.bytes)) as? [String: Any])
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
+        func properties(_ name: String) -> [String] { ((schemas[name]?["properties"] as? [String: Any]) ?? [:]).keys.sorted() }
+        func required(_ name: String) -> [String] { ((schemas[name]?["required"] as? [String]) ?? []).sorted() }
+        let expected: [(String, [String])] = [
+            ("Run", ServedFields.etlRuns.map(\.name)), ("ProcessedUser", ServedFields.processedUsers.map(\.name)),
+            ("InvalidUser", ServedFields.invalidUserNames),
+        ]
+        for (schema, names) in expected {
+            #expect(properties(schema) == names.sorted(), "\(schema)")
+            #expect(required(schema) == names.sorted(), "\(schema)")
         }
     }
 

@@ -2,6 +2,7 @@ import ETLCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PipelineSchema
 import Testing
 
 func totalCount(_ response: TestResponse) -> String? {
@@ -13,7 +14,7 @@ func names(_ response: TestResponse) -> [String] {
 }
 
 @Suite struct ProcessedUsersTests {
-    @Test func listsTypedColumnsAndASanitizedRecordNewestRunFirst() async throws {
+    @Test func listsTheAllowListedColumnsOnlyNewestRunFirst() async throws {
         let fixture = try APIFixture()
         let seeded = try await fixture.seedUsers()
         try await fixture.app().test(.router) { client in
@@ -32,20 +33,8 @@ func names(_ response: TestResponse) -> [String] {
                 #expect(ada["age"] as? Int == 30)
                 #expect(ada["user_id"] as? Int == 1)
                 #expect(ada["city"] as? String == "Paris")
-                let record = try #require(ada["record"] as? [String: Any])
-                #expect(record["firstName"] as? String == "Ada")
-                #expect(record["password"] as? String == "[redacted]")
-                #expect(record["Password"] as? String == "[redacted]")
-                #expect(record["ssn"] as? String == "[redacted]")
-                #expect(record["ip"] as? String == "[redacted]")
-                let bank = try #require(record["bank"] as? [String: Any])
-                #expect(bank["cardNumber"] as? String == "****9876")
-                #expect(bank["iban"] as? String == "****3000")
-                #expect(bank["cardType"] as? String == "Visa")
-                #expect((record["crypto"] as? [String: Any])?["wallet"] as? String == "****ab99")
-                let login = try #require((record["logins"] as? [[String: Any]])?.first)
-                #expect(login["password"] as? String == "[redacted]")
-                #expect(login["ip"] as? String == "[redacted]")
+                // Exactly the allow-list: no stored record, no other member of the source.
+                #expect(users.allSatisfy { Set($0.keys) == Set(ServedFields.processedUsers.map(\.name)) })
             }
         }
     }
@@ -84,7 +73,7 @@ func names(_ response: TestResponse) -> [String] {
 }
 
 @Suite struct InvalidUsersTests {
-    @Test func listsDeadLetterRowsWithErrorCodesAndMaskedRecords() async throws {
+    @Test func listsDeadLetterRowsWithErrorCodesAndAllowListedMembersOnly() async throws {
         let fixture = try APIFixture()
         let seeded = try await fixture.seedUsers()
         try await fixture.app().test(.router) { client in
@@ -97,11 +86,15 @@ func names(_ response: TestResponse) -> [String] {
                 #expect(rows[0]["error_codes"] as? [String] == ["invalid_first_name", "invalid_email"])
                 #expect(rows[0]["error_reason"] as? String == "firstName: empty; email: invalid")
                 #expect(rows[1]["error_codes"] as? [String] == ["unknown_department"])
-                let record = try #require(rows[0]["record"] as? [String: Any])
-                #expect(record["lastName"] as? String == "Nobody")
-                #expect(record["password"] as? String == "[redacted]")
-                // A line that is not JSON cannot be masked, so it is not served.
-                #expect(rows[2]["record"] is NSNull)
+                #expect(rows.allSatisfy { Set($0.keys) == Set(ServedFields.invalidUserNames) })
+                #expect(rows[0]["last_name"] as? String == "Nobody")
+                #expect(rows[0]["first_name"] as? String == "")
+                #expect(rows[0]["email"] as? String == "no-at-sign")
+                #expect(rows[0]["raw_line_length"] is NSNull)
+                // A line that is not JSON: its length only, never its text.
+                let line = "this is not json password=\(Secrets.unparsedLineSecret)"
+                #expect(rows[2]["raw_line_length"] as? Int == line.utf8.count)
+                #expect(rows[2]["first_name"] is NSNull)
                 #expect(rows[2]["error_codes"] is [Any])
             }
         }

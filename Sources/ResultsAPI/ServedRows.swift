@@ -1,0 +1,54 @@
+import GRDB
+import PipelineSchema
+
+/// Writes rows as the allow-list (`ServedFields`) says: the SELECT lists exactly the
+/// allow-listed columns, in order, and each value is written by its declared kind. Nothing
+/// else of a row can reach a response.
+struct ServedRows {
+    let fields: [ServedFields.Field]
+    /// `"name":` for each field, computed once.
+    private let keyPrefixes: [[UInt8]]
+
+    init(_ fields: [ServedFields.Field]) {
+        self.fields = fields
+        keyPrefixes = fields.map { Array("\"\($0.name)\":".utf8) }
+    }
+
+    /// The column list for `SELECT`: the allow-listed names, and only them.
+    var columns: String { fields.map(\.name).joined(separator: ", ") }
+
+    /// Writes the members of one row of `SELECT \(columns), …`, starting at column `offset`,
+    /// into the object being written (the caller opens and closes it).
+    func writeMembers(_ row: Row, from offset: Int = 0, into writer: inout JSONWriter) {
+        for (index, field) in fields.enumerated() {
+            writer.key(prefix: keyPrefixes[index])
+            Self.write(row, column: offset + index, as: field.kind, into: &writer)
+        }
+    }
+
+    func writeObject(_ row: Row, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writeMembers(row, into: &writer)
+        writer.endObject()
+    }
+
+    static func write(_ row: Row, column: Int, as kind: ServedFields.Field.Kind, into writer: inout JSONWriter) {
+        switch kind {
+        case .requiredText: writer.string((row[column] as String?) ?? "")
+        case .text: writer.string(row[column] as String?)
+        case .integer: writer.integer(row[column] as Int64?)
+        case .count: writer.integer((row[column] as Int64?) ?? 0)
+        case .real: writer.double(row[column] as Double?)
+        case .stringArray: writeStringArray(row[column], into: &writer)
+        }
+    }
+
+    /// A stored JSON array as an array of its string elements; `[]` for anything else.
+    private static func writeStringArray(_ text: String?, into writer: inout JSONWriter) {
+        writer.beginArray()
+        if let text, case .array(let elements)? = JSONNode.parse(text) {
+            for case .string(let element) in elements { writer.string(element) }
+        }
+        writer.endArray()
+    }
+}
