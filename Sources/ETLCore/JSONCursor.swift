@@ -118,6 +118,31 @@ public struct JSONCursor {
         return Array(raw.dropFirst().dropLast())
     }
 
+    /// Reads the object at the cursor, calling `member` with each member's raw name and the
+    /// cursor on its value; `member` reads the value, or returns false to have it skipped.
+    public mutating func readObject(
+        _ member: (_ name: [UInt8], _ cursor: inout JSONCursor) throws(JSONGrammarError) -> Bool
+    ) throws(JSONGrammarError) {
+        try expect(UInt8(ascii: "{"))
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") { position += 1; return }
+        while true {
+            skipWhitespace()
+            let name = try readRawString()
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            if try !member(name, &self) {
+                var ignored: [UInt8] = []
+                _ = try copyValue(into: &ignored)
+            }
+            skipWhitespace()
+            if peek() == UInt8(ascii: ",") { position += 1; continue }
+            try expect(UInt8(ascii: "}"))
+            return
+        }
+    }
+
     public mutating func expect(_ byte: UInt8) throws(JSONGrammarError) {
         guard peek() == byte else { throw failure("expected '\(Character(UnicodeScalar(byte)))'") }
         position += 1

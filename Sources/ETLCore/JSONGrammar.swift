@@ -137,6 +137,18 @@ public enum JSONGrammar {
         return value
     }
 
+    /// The offset of the first byte in `start..<end` that does not begin a well-formed UTF-8
+    /// sequence lying wholly inside that range, or nil when the range is valid UTF-8.
+    public static func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        var index = start
+        while index < end {
+            if bytes[index] < 0x80 { index += 1; continue }
+            guard let next = try? endOfUTF8Sequence(bytes, at: index), next <= end else { return index }
+            index = next
+        }
+        return nil
+    }
+
     /// A well-formed UTF-8 sequence (Unicode Table 3-7) starting at `index` (a byte >= 0x80).
     private static func endOfUTF8Sequence(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) throws(JSONGrammarError) -> Int {
         let lead = bytes[index]

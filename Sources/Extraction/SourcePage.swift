@@ -95,29 +95,14 @@ public enum SourcePageParser {
         var tooDeep: [Int] = []
         var numbers: [String: Int] = [:]
         cursor.skipWhitespace()
-        try cursor.expect(UInt8(ascii: "{"))
-        cursor.skipWhitespace()
-        if cursor.peek() == UInt8(ascii: "}") {
-            cursor.position += 1
-        } else {
-            while true {
-                cursor.skipWhitespace()
-                let key = String(decoding: try cursor.readRawString(), as: UTF8.self)
-                cursor.skipWhitespace()
-                try cursor.expect(UInt8(ascii: ":"))
-                cursor.skipWhitespace()
-                switch key {
-                case "users": users = try readUsers(&cursor, ids: &ids, tooDeep: &tooDeep)
-                case "total", "skip", "limit": numbers[key] = try readInteger(&cursor)
-                default:
-                    var ignored: [UInt8] = []
-                    _ = try cursor.copyValue(into: &ignored)
-                }
-                cursor.skipWhitespace()
-                if cursor.peek() == UInt8(ascii: ",") { cursor.position += 1; continue }
-                try cursor.expect(UInt8(ascii: "}"))
-                break
+        try cursor.readObject { name, cursor throws(JSONGrammarError) in
+            let key = String(decoding: name, as: UTF8.self)
+            switch key {
+            case "users": users = try readUsers(&cursor, ids: &ids, tooDeep: &tooDeep)
+            case "total", "skip", "limit": numbers[key] = try readInteger(&cursor)
+            default: return false
             }
+            return true
         }
         cursor.skipWhitespace()
         guard cursor.isAtEnd else { throw cursor.failure("unexpected data after the JSON object") }

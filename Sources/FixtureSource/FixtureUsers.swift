@@ -130,25 +130,10 @@ public struct FixtureUsers: Sendable {
         case UInt8(ascii: "["):
             users = try elements(&cursor)
         case UInt8(ascii: "{"):
-            cursor.position += 1
-            cursor.skipWhitespace()
-            if cursor.peek() == UInt8(ascii: "}") { cursor.position += 1; break }
-            while true {
-                cursor.skipWhitespace()
-                let name = try cursor.readRawString()
-                cursor.skipWhitespace()
-                try cursor.expect(UInt8(ascii: ":"))
-                cursor.skipWhitespace()
-                if name.elementsEqual("users".utf8), cursor.peek() == UInt8(ascii: "[") {
-                    users = try elements(&cursor)
-                } else {
-                    var ignored: [UInt8] = []
-                    _ = try cursor.copyValue(into: &ignored)
-                }
-                cursor.skipWhitespace()
-                if cursor.peek() == UInt8(ascii: ",") { cursor.position += 1; continue }
-                try cursor.expect(UInt8(ascii: "}"))
-                break
+            try cursor.readObject { name, cursor throws(JSONGrammarError) in
+                guard name.elementsEqual("users".utf8), cursor.peek() == UInt8(ascii: "[") else { return false }
+                users = try elements(&cursor)
+                return true
             }
         default:
             var ignored: [UInt8] = []

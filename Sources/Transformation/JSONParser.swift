@@ -275,7 +275,7 @@ struct JSONScanner {
             index += 1
         }
         let end = index
-        if hasNonASCII, let bad = firstInvalidUTF8(from: start, to: end) {
+        if hasNonASCII, let bad = JSONGrammar.firstInvalidUTF8(bytes, from: start, to: end) {
             throw JSONParseError(offset: bad, reason: "invalid UTF-8 in string")
         }
         index += 1  // closing quote
@@ -354,34 +354,6 @@ struct JSONScanner {
             index += 1
         }
         return value
-    }
-
-    /// The offset of the first byte that breaks UTF-8 well-formedness (Unicode Table 3-7), or nil.
-    private func firstInvalidUTF8(from start: Int, to end: Int) -> Int? {
-        var i = start
-        while i < end {
-            let b0 = bytes[i]
-            if b0 < 0x80 { i += 1; continue }
-            var lower: UInt8 = 0x80
-            var upper: UInt8 = 0xBF
-            let length: Int
-            switch b0 {
-            case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lower = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; upper = 0x9F
-            case 0xF0: length = 4; lower = 0x90
-            case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; upper = 0x8F
-            default: return i
-            }
-            guard end - i >= length else { return i }
-            let b1 = bytes[i + 1]
-            guard b1 >= lower, b1 <= upper else { return i }
-            for k in 2..<max(2, length) where bytes[i + k] & 0xC0 != 0x80 { return i }
-            i += length
-        }
-        return nil
     }
 
     // MARK: Helpers
