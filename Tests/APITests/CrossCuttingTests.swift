@@ -374,10 +374,11 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
                 }
             }
             let database = try PipelineDatabase(path: fixture.databasePath)
-            var failed = RunEvent(runID: seeded.runID, status: .failed)
-            failed.error = "late failure"
-            try await database.recordEvent(failed)
-            try await client.execute(uri: "/etl_runs?limit=1", method: .get) { #expect(status($0) == "failed") }
+            // A completed run changes only by an operator retry (a message cannot fail it).
+            var reopened = RunEvent(runID: seeded.runID, status: .loading)
+            reopened.retryRequest = "retry-cache-test"
+            try await database.recordEvent(reopened)
+            try await client.execute(uri: "/etl_runs?limit=1", method: .get) { #expect(status($0) == "loading") }
 
             let file = fixture.root.appendingPathComponent("more.jsonl")
             try Data((userRecord(id: 9, firstName: "New", lastName: "Comer", email: "new@example.com", department: "Sales") + "\n").utf8)

@@ -46,9 +46,9 @@ struct ConfigurationTests {
     }
 
     @Test func allowedRedirectHostsAreAListOfHostsOrHostPorts() throws {
-        #expect(try ExtractorConfiguration(ConfigurationSource(values: [:])).allowedRedirectHosts.isEmpty)
-        let configuration = try ExtractorConfiguration(
-            ConfigurationSource(values: ["SOURCE_ALLOWED_REDIRECT_HOSTS": " CDN.example.com, api.example.com:8443 ,"]))
+        #expect(try ExtractorConfiguration(ConfigurationSource(values: Self.required)).allowedRedirectHosts.isEmpty)
+        let configuration = try ExtractorConfiguration(ConfigurationSource(
+            values: Self.required.merging(["SOURCE_ALLOWED_REDIRECT_HOSTS": " CDN.example.com, api.example.com:8443 ,"]) { $1 }))
         #expect(configuration.allowedRedirectHosts == ["cdn.example.com", "api.example.com:8443"])
     }
 

@@ -65,7 +65,8 @@ struct HostileWorldTests {
         let data = try TestEnvironment.temporaryDirectory("twoextractors")
         let source = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 2000, seed: 5, slowMilliseconds: 200))
         let environment = [
-            "DATA_DIR": data.path, "REDIS_URL": redis.url, "SOURCE_URL": source.usersURL, "SOURCE_PAGE_SIZE": "100",
+            "DATA_DIR": data.path, "REDIS_URL": redis.url, "EVENT_HMAC_KEY": RedisServer.eventKey,
+            "SOURCE_URL": source.usersURL, "SOURCE_PAGE_SIZE": "100",
             "RETRY_BASE_SECONDS": "0.01", "HTTP_TIMEOUT_SECONDS": "5", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin",
         ]
         // 1. The first extractor starts a run (20 slow pages)...

@@ -156,14 +156,26 @@ struct TransformerServiceTests {
         var extracted = RunEvent(runID: phantom, status: .extracted)
         extracted.extractedCount = 10
         try await queue.announce(extracted, at: .phase1)
-        var failed = RunEvent(runID: RunID("20261122_040000")!, status: .failed)
-        failed.error = "forged"
-        try await queue.announce(failed, at: .phase1)
         #expect(try await run(makeService(directory, queue: queue)) {
-            queue.deliveredCount(at: .phase1, group: TransformerService.consumerGroup) == 2
+            queue.deliveredCount(at: .phase1, group: TransformerService.consumerGroup) == 1
                 && queue.pendingCount(at: .phase1, group: TransformerService.consumerGroup) == 0
         })
         #expect(queue.announced(at: .phase2).isEmpty)
+    }
+
+    /// The extractor may fail before it writes any file; its failure report (a reason, no
+    /// data) is forwarded so that it reaches the ledger.
+    @Test func aFailureReportForARunWithNoFileIsForwarded() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let queue = InMemoryRunEventQueue()
+        let runID = RunID("20261122_040000")!
+        var failed = RunEvent(runID: runID, status: .failed)
+        failed.error = "cannot create raw_users"
+        try await queue.announce(failed, at: .phase1)
+        #expect(try await run(makeService(directory, queue: queue)) {
+            queue.announced(at: .phase2).map(\.runID) == [runID]
+        })
     }
 
     @Test func rawFilesLeftFromBeforeAreProcessedAtStartOldestFirst() async throws {
