@@ -43,7 +43,7 @@ struct DeliveryGuaranteeTests {
 
     @Test func theConsumerRefreshesItsClaimWhileHandling() async throws {
         let redis = try RedisServer.start()
-        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 300)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 1200)
         try await queue.announce(event(2), at: .phase1)
         let handledBy = Mutex<[String]>([])
         let consumer = StageConsumer(queue: queue, handoff: .phase1, group: "t", consumer: "slow",
@@ -51,16 +51,16 @@ struct DeliveryGuaranteeTests {
         let slow = Task {
             await consumer.run(handle: { delivery in
                 handledBy.withLock { $0.append("slow") }
-                try await Task.sleep(for: .milliseconds(1200))  // 4 × the claim idle time
+                try await Task.sleep(for: .milliseconds(4800))  // 4 × the claim idle time
             }, giveUp: { _, _ in })
         }
-        try await Task.sleep(for: .milliseconds(900))
+        try await Task.sleep(for: .milliseconds(3000))
         // Another replica polls meanwhile: it must not get the run.
         #expect(try await queue.next(at: .phase1, group: "t", consumer: "other", waitMilliseconds: 50) == nil)
         // The slow handling finishes and is acknowledged.
         let raw = RedisConnection(endpoint: try RedisEndpoint(url: redis.url))
         var pending: Int64? = nil
-        for _ in 0..<100 {
+        for _ in 0..<400 {
             pending = try raw.command(["XPENDING", HandoffPoint.phase1.stream, "t"]).array?.first?.integer
             if pending == 0 { break }
             try await Task.sleep(for: .milliseconds(50))

@@ -160,7 +160,7 @@ extension Logger {
 }
 
 /// Polls `condition` until it holds or `timeout` real seconds pass.
-func eventually(timeout: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+func eventually(timeout: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try await condition() { return true }
