@@ -133,7 +133,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TransformationTests", dependencies: [
-            "Transformation", "ETLCore", "Handoff", "TestSupport",
+            "Transformation", "ETLCore", "Handoff", "TestSupport", "FixtureSource",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

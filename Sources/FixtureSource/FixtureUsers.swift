@@ -194,13 +194,14 @@ struct InvalidPlan: Sendable {
     }
 }
 
-/// SplitMix64: tiny, fast, and identical on every platform.
-struct SplitMix64 {
+/// SplitMix64: tiny, fast, and identical on every platform (the fixture's users and the
+/// tests' generated cases come from it).
+public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -209,18 +210,18 @@ struct SplitMix64 {
     }
 
     /// Uniform in 0..<upperBound (upperBound > 0).
-    mutating func below(_ upperBound: Int) -> Int {
+    public mutating func below(_ upperBound: Int) -> Int {
         Int(next() % UInt64(upperBound))
     }
 
-    mutating func inRange(_ range: ClosedRange<Int>) -> Int {
+    public mutating func inRange(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + below(range.upperBound - range.lowerBound + 1)
     }
 
-    mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
+    public mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
 
     /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 
     static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
         var generator = SplitMix64(seed: a ^ (b &* 0xD1B5_4A32_D192_ED03))

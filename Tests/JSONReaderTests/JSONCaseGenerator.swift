@@ -1,26 +1,16 @@
-/// Seeded, deterministic JSON texts for the differential tests: valid documents built from a
-/// random tree, and mutations of them (and of the committed corpus) aimed at the places where
-/// readers go wrong: string bodies, escapes, UTF-8, numbers, separators, nesting.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
+import FixtureSource
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &self) < percent }
 }
 
+/// Seeded, deterministic JSON texts for the differential tests: valid documents built from a
+/// random tree, and mutations of them (and of the committed corpus) aimed at the places where
+/// readers go wrong: string bodies, escapes, UTF-8, numbers, separators, nesting.
 struct JSONCaseGenerator {
-    var random: SeededRandom
+    var random: SplitMix64
 
-    init(seed: UInt64) { random = SeededRandom(seed: seed) }
+    init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
     // MARK: Valid documents
 

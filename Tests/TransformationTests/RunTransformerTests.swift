@@ -1,4 +1,5 @@
 import ETLCore
+import FixtureSource
 import Foundation
 import Testing
 @testable import Transformation

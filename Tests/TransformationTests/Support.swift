@@ -1,4 +1,5 @@
 import ETLCore
+import FixtureSource
 import Foundation
 import Logging
 @testable import Transformation
@@ -90,15 +91,3 @@ struct InstantClock: PipelineClock {
     func sleep(seconds: Double) async throws { try Task.checkCancellation() }
 }
 
-/// Deterministic pseudo-random numbers for generated data and fuzzing.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
