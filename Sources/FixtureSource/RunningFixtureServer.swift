@@ -85,3 +85,19 @@ public final class RunningFixtureServer: Sendable {
         return logger
     }
 }
+
+/// Runs `body` against a fixture server started on a free port, and always stops it.
+public func withFixtureServer<T>(
+    _ options: FixtureOptions,
+    _ body: (RunningFixtureServer) async throws -> T
+) async throws -> T {
+    let server = try await RunningFixtureServer.start(options: options)
+    do {
+        let result = try await body(server)
+        await server.stop()
+        return result
+    } catch {
+        await server.stop()
+        throw error
+    }
+}

@@ -43,17 +43,6 @@ struct HostileSourceTests {
         var nextRunID: RunID { RunID(date: clock.now()) }
     }
 
-    func withSource<T>(_ options: FixtureOptions, _ body: (RunningFixtureServer) async throws -> T) async throws -> T {
-        let server = try await RunningFixtureServer.start(options: options)
-        do {
-            let result = try await body(server)
-            await server.stop()
-            return result
-        } catch {
-            await server.stop()
-            throw error
-        }
-    }
 
     func rawIDs(_ event: RunEvent) throws -> [Int] {
         var ids: [Int] = []
@@ -66,7 +55,7 @@ struct HostileSourceTests {
     // MARK: Finding 4: an empty page before `total`
 
     @Test func anEmptyPageBeforeTotalIsRetriedThenFailsTheRunInsteadOfCompletingIt() async throws {
-        try await withSource(FixtureOptions(userCount: 208, emptyPageSkip: 100)) { source in
+        try await withFixtureServer(FixtureOptions(userCount: 208, emptyPageSkip: 100)) { source in
             let harness = try Harness(sourceURL: source.usersURL)
             await #expect(throws: ExtractionFailure.self) { try await harness.extraction().run() }
             // One request for skip=0, then skip=100 three times (RETRY_MAX=2).
@@ -83,7 +72,7 @@ struct HostileSourceTests {
     // MARK: Finding 5: a source that ignores `skip`; duplicate ids
 
     @Test func aSourceThatIgnoresSkipFailsTheRunInsteadOfRepeatingItsFirstPage() async throws {
-        try await withSource(FixtureOptions(userCount: 250, ignoreSkip: true)) { source in
+        try await withFixtureServer(FixtureOptions(userCount: 250, ignoreSkip: true)) { source in
             let harness = try Harness(sourceURL: source.usersURL)
             await #expect(throws: ExtractionFailure.self) { try await harness.extraction().run() }
             #expect(harness.checkpoint?.fetched == 100)
@@ -96,7 +85,7 @@ struct HostileSourceTests {
         let file = try TestEnvironment.temporaryDirectory("dupes").appendingPathComponent("users.json")
         let ids = [1, 2, 3, 2, 4, 1, 5, 3, 6]  // three repeats
         try Data(("[" + ids.map { #"{"id":\#($0),"firstName":"U\#($0)"}"# }.joined(separator: ",") + "]").utf8).write(to: file)
-        try await withSource(FixtureOptions(fixtureFile: file.path)) { source in
+        try await withFixtureServer(FixtureOptions(fixtureFile: file.path)) { source in
             let harness = try Harness(sourceURL: source.usersURL, pageSize: 2)
             // Stop after two pages, as if killed: the resumed run must still count the repeats of those pages.
             let state = source.state
@@ -119,7 +108,7 @@ struct HostileSourceTests {
         let record = #"{"id":2,"deep":"# + deep + "}"
         let file = try TestEnvironment.temporaryDirectory("deep").appendingPathComponent("users.json")
         try Data((#"{"users":[{"id":1},"# + record + #",{"id":3}]}"#).utf8).write(to: file)
-        try await withSource(FixtureOptions(fixtureFile: file.path)) { source in
+        try await withFixtureServer(FixtureOptions(fixtureFile: file.path)) { source in
             let harness = try Harness(sourceURL: source.usersURL)
             guard case .completed(let event) = try await harness.extraction().run() else {
                 Issue.record("expected a completed run"); return
@@ -133,7 +122,7 @@ struct HostileSourceTests {
     // MARK: Finding 7: failures other than fetch errors reach the ledger
 
     @Test func aRawFileThatCannotBeWrittenFailsTheRunWithItsReason() async throws {
-        try await withSource(FixtureOptions(userCount: 20)) { source in
+        try await withFixtureServer(FixtureOptions(userCount: 20)) { source in
             let harness = try Harness(sourceURL: source.usersURL)
             // A directory where the run's temporary raw file must go: opening it fails like a full or read-only disk.
             let temporary = RunFiles(dataDirectory: harness.directory, runID: harness.nextRunID).raw.path + ".tmp"
@@ -148,7 +137,7 @@ struct HostileSourceTests {
 
     @Test(arguments: ["raw_users", "state"])
     func aFileWhereADataDirectoryShouldBeFailsTheRunWithItsReason(directory: String) async throws {
-        try await withSource(FixtureOptions(userCount: 20)) { source in
+        try await withFixtureServer(FixtureOptions(userCount: 20)) { source in
             let harness = try Harness(sourceURL: source.usersURL)
             try Data("not a directory".utf8).write(to: harness.directory.appendingPathComponent(directory))
             await #expect(throws: ExtractionFailure.self) { try await harness.extraction().run() }
@@ -161,7 +150,7 @@ struct HostileSourceTests {
     // MARK: Finding 2: one extraction at a time
 
     @Test func aSecondExtractionWhileOneRunsIsRefusedNamingTheRunThatHoldsTheLock() async throws {
-        try await withSource(FixtureOptions(userCount: 500, slowMilliseconds: 150)) { source in
+        try await withFixtureServer(FixtureOptions(userCount: 500, slowMilliseconds: 150)) { source in
             let harness = try Harness(sourceURL: source.usersURL)
             let first = Task { try await harness.extraction().run() }
             // Wait until the first run is under way (it has asked for a page).
@@ -184,9 +173,9 @@ struct HostileSourceTests {
     // MARK: Finding 11: redirects to another host
 
     @Test func aRedirectToAnotherHostIsRefusedUnlessThatHostIsAllowed() async throws {
-        try await withSource(FixtureOptions(userCount: 30)) { real in
+        try await withFixtureServer(FixtureOptions(userCount: 30)) { real in
             // Same address, another port: another host:port, so another origin.
-            try await withSource(FixtureOptions(userCount: 0, redirectTo: real.usersURL)) { redirecting in
+            try await withFixtureServer(FixtureOptions(userCount: 0, redirectTo: real.usersURL)) { redirecting in
                 let refused = try Harness(sourceURL: redirecting.usersURL)
                 await #expect(throws: ExtractionFailure.self) { try await refused.extraction().run() }
                 #expect(refused.failures.last?.error?.contains("another host: refused") == true)

@@ -16,21 +16,6 @@ func fetch(_ url: String, timeout: Double = 10, client: CurlHTTPClient = CurlHTT
     }
 }
 
-/// Runs `body` against a fixture server started on a free port, and always stops it.
-func withFixtureServer<T>(
-    _ options: FixtureOptions,
-    _ body: (RunningFixtureServer) async throws -> T
-) async throws -> T {
-    let server = try await RunningFixtureServer.start(options: options)
-    do {
-        let result = try await body(server)
-        await server.stop()
-        return result
-    } catch {
-        await server.stop()
-        throw error
-    }
-}
 
 struct Page {
     let users: [[String: Any]]

@@ -19,16 +19,6 @@ import Testing
             consumerName: "test", waitMilliseconds: 10, maxDeliveries: maxDeliveries, reconcileIntervalSeconds: 3600)
     }
 
-    /// Runs the saver's consumer until `condition` holds.
-    func run(_ saver: SaverService, until condition: @escaping () async throws -> Bool) async throws -> Bool {
-        let task = Task { try await saver.run() }
-        defer { task.cancel() }
-        let reached = try await eventually(condition)
-        task.cancel()
-        _ = await task.result
-        return reached
-    }
-
     /// Every table's content for the run, to prove "unchanged".
     func snapshot(_ database: PipelineDatabase) async throws -> [String] {
         try await database.pool.read { db in

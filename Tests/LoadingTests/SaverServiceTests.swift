@@ -16,16 +16,6 @@ import Testing
             clock: clock, logger: .test, consumerName: "test", waitMilliseconds: 10)
     }
 
-    /// Runs `service` until `condition` holds, then stops it.
-    func run(_ service: SaverService, until condition: @escaping () async throws -> Bool) async throws -> Bool {
-        let task = Task { try await service.run() }
-        defer { task.cancel() }
-        let reached = try await eventually(condition)
-        task.cancel()
-        _ = await task.result
-        return reached
-    }
-
     @Test func completedPathLoadsUploadsAndAnnouncesPhase3() async throws {
         let workspace = try Workspace()
         let database = try workspace.openDatabase()

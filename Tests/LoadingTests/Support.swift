@@ -168,3 +168,13 @@ func eventually(timeout: Double = 30, _ condition: () async throws -> Bool) asyn
     }
     return try await condition()
 }
+
+/// Runs the saver's consumer until `condition` holds, then stops it.
+func run(_ service: SaverService, until condition: @escaping () async throws -> Bool) async throws -> Bool {
+    let task = Task { try await service.run() }
+    defer { task.cancel() }
+    let reached = try await eventually(condition)
+    task.cancel()
+    _ = await task.result
+    return reached
+}
