@@ -31,9 +31,11 @@ RUN set -eu; \
     [ -n "$executables" ] || { echo "no executable products found in Package.swift" >&2; exit 1; }; \
     mkdir -p /out; \
     for exe in $executables; do cp "${bin}/${exe}" /out/ || exit 1; done; \
+    # Resource bundles (the api's OpenAPI document and dashboard files) sit beside the binaries.
+    for bundle in "${bin}"/*.resources; do cp -R "$bundle" /out/ || exit 1; done; \
     ls -l /out
 # DWARF is four fifths of a static binary; the symbols stay, so backtraces keep their names.
-RUN strip --strip-debug /out/* && ls -l /out
+RUN find /out -maxdepth 1 -type f -exec strip --strip-debug {} + && ls -l /out
 
 # ---- runtime ----------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime

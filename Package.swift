@@ -82,6 +82,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+        ], resources: [
+            // The OpenAPI document (the API's shape) and the dashboard's page, style and script.
+            .copy("Resources/openapi.json"), .copy("Resources/index.html"),
+            .copy("Resources/dashboard.css"), .copy("Resources/dashboard.js"),
         ]),
         .target(name: "FixtureSource", dependencies: [
             "ETLCore",

@@ -6,7 +6,7 @@
 /// `record` texts (every member of the source's user: phone, birth date, address, user agent,
 /// password, SSN, card, IBAN, IP, …) and the raw lines of unparseable DLQ lines are never
 /// served whole; only the members named below are read out of them. The OpenAPI document
-/// (`scripts/api-openapi-gen.py`) describes exactly these fields, which `APITests` checks.
+/// (`Sources/ResultsAPI/Resources/openapi.json`) describes exactly these fields, which `APITests` checks.
 public enum ServedFields {
     /// One served member of a response object, and how its value is written.
     public struct Field: Sendable, Equatable {

@@ -2,15 +2,27 @@ import Foundation
 import Hummingbird
 import Synchronization
 
-/// The human-facing dashboard served next to the JSON API: `GET /` (one self-contained HTML
-/// page, see `Dashboard.html`) and `GET /assets/chart.js` (Chart.js, from the Debian package
-/// `libjs-chart.js`; without it the page still shows its tables).
+/// The human-facing dashboard served next to the JSON API: `GET /` (the page,
+/// `Resources/index.html`), its style sheet and script (`GET /assets/dashboard.css`,
+/// `GET /assets/dashboard.js`: vanilla JavaScript over the JSON API, no build step, no CDN),
+/// and `GET /assets/chart.js` (Chart.js, from the Debian package `libjs-chart.js`; without it
+/// the page still shows its tables).
+///
+/// Stable hooks for tests: `#runs-table`, `#runs-status-filter`, `#users-table`,
+/// `#users-department-filter`, `#dlq-table`, `#dlq-error-filter`, `#chart-runs`,
+/// `#chart-departments` (each canvas gets `data-rendered="true"` once Chart.js drew it), and
+/// on every table `data-state` (`loading`, `ready`, `empty`, `error`) and `data-query` (the
+/// query string of the request it shows).
 public enum Dashboard {
     /// Where Debian's `libjs-chart.js` installs its UMD build (it defines `window.Chart`).
     public static let defaultChartJSPath = "/usr/share/javascript/chart.js/chart.min.js"
 
-    /// The page, encoded once.
-    static let pageBuffer = ByteBuffer(string: html)
+    /// The page's own files: route path, resource name, content type.
+    static let files: [(path: String, resource: String, contentType: String)] = [
+        ("/", "index.html", "text/html; charset=utf-8"),
+        ("assets/dashboard.css", "dashboard.css", "text/css; charset=utf-8"),
+        ("assets/dashboard.js", "dashboard.js", "application/javascript; charset=utf-8"),
+    ]
 }
 
 /// Registers the dashboard on `router`: `GET /` and `GET /assets/chart.js` (read from
@@ -18,14 +30,23 @@ public enum Dashboard {
 public func addDashboardRoutes<Context: RequestContext>(to router: Router<Context>, chartJSPath: String?) {
     let asset = StaticAsset(path: chartJSPath ?? Dashboard.defaultChartJSPath)
 
-    router.get("/") { _, _ -> Response in
+    for file in Dashboard.files {
+        let body: ByteBuffer
+        do {
+            body = ByteBuffer(bytes: try PackagedFile.bytes(file.resource))
+        } catch {
+            fatalError("\(error)")
+        }
         var headers = HTTPFields()
-        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.contentType] = file.contentType
+        // Revalidated on every load, so a new release's page never runs an old script.
         headers[.cacheControl] = "no-cache"
         headers[.init("X-Content-Type-Options")!] = "nosniff"
         headers[.init("Referrer-Policy")!] = "no-referrer"
-        headers[.contentLength] = String(Dashboard.pageBuffer.readableBytes)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: Dashboard.pageBuffer))
+        headers[.contentLength] = String(body.readableBytes)
+        router.get(RouterPath(file.path)) { [headers] _, _ -> Response in
+            Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+        }
     }
 
     router.get("assets/chart.js") { request, _ -> Response in

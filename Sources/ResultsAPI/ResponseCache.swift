@@ -55,7 +55,7 @@ extension ResultsStore {
         _ cache: ResponseCache<Value>, key: [String?], size: @escaping @Sendable (Value) -> Int,
         build: @escaping @Sendable (Database) throws -> Value
     ) async throws -> Value {
-        let version = try dataVersion()
+        let version = try await dataVersion()
         if let hit = cache.value(for: key, version: version) { return hit }
         let value = try await read(build)
         cache.store(value, bytes: size(value), for: key, version: version)

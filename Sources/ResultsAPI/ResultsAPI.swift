@@ -40,32 +40,34 @@ public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], apiToken: 
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     router.add(middleware: ReadOnlyMiddleware())
+    let document = APIDocument.bundled
     if let apiToken, !apiToken.isEmpty {
-        router.add(middleware: BearerTokenMiddleware(token: apiToken))
+        router.add(middleware: BearerTokenMiddleware(token: apiToken, openPaths: document.openPaths))
     }
     let pages = ResponseCache<Page>()
-    addRunRoutes(to: router, store: store, pages: pages)
-    addUserRoutes(to: router, store: store, pages: pages)
-    addServiceRoutes(to: router, store: store, metrics: metrics)
+    addRunRoutes(to: router, store: store, pages: pages, document: document)
+    addUserRoutes(to: router, store: store, pages: pages, document: document)
+    addServiceRoutes(to: router, store: store, metrics: metrics, document: document)
     addDashboardRoutes(to: router, chartJSPath: chartJSPath)
     return router
 }
 
 private let pageSize: @Sendable (Page) -> Int = { $0.body.readableBytes }
 
-private func addRunRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, pages: ResponseCache<Page>) {
+private func addRunRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, pages: ResponseCache<Page>,
+                          document: APIDocument) {
+    let listRules = document.parameters(of: "/etl_runs")
     router.get("etl_runs") { request, _ -> Response in
-        let parameters = FormQuery(request.uri.query)
-        let query = try RunsQuery { parameters[$0] }
+        let query = RunsQuery(try request.parameters(listRules))
         let key = ["etl_runs", String(query.limit), String(query.offset), query.status?.rawValue]
         return JSONBody.page(try await store.cached(pages, key: key, size: pageSize) { db in try RunQueries.listJSON(query, db: db) })
     }
 
+    let oneRules = document.parameters(of: "/etl_runs/{id}")
     router.get("etl_runs/:id") { _, context -> Response in
         let raw = context.parameters.get("id") ?? ""
-        guard RunIDText(raw) != nil else {
-            throw APIError(status: .badRequest, code: "invalid_run_id",
-                           message: "'\(raw)' is not a run id; expected YYYYMMDD_HHMMSS (UTC)")
+        if let violation = checkPathParameter("id", raw[...], rules: oneRules) {
+            throw APIError(status: .badRequest, code: "invalid_run_id", message: "id: \(violation.message)")
         }
         // Well-formed but an impossible date (Feb 30): no run can have it.
         guard let id = RunID(raw), let run = try await store.read({ db in try RunQueries.one(id, db: db) }) else {
@@ -75,23 +77,27 @@ private func addRunRoutes(to router: Router<BasicRequestContext>, store: Results
     }
 }
 
-private func addUserRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, pages: ResponseCache<Page>) {
+private func addUserRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, pages: ResponseCache<Page>,
+                           document: APIDocument) {
+    let processedRules = document.parameters(of: "/processed_users")
     router.get("processed_users") { request, _ -> Response in
-        let query = try ProcessedUsersQuery(request.queryParameterReader)
+        let query = ProcessedUsersQuery(try request.parameters(processedRules))
         let key = ["processed_users", String(query.limit), String(query.offset), query.runID?.timestamp,
                    query.department, query.departmentCode, query.search]
         return JSONBody.page(try await store.cached(pages, key: key, size: pageSize) { db in try UserQueries.processed(query, db: db) })
     }
 
+    let invalidRules = document.parameters(of: "/invalid_users")
     router.get("invalid_users") { request, _ -> Response in
-        let query = try InvalidUsersQuery(request.queryParameterReader)
+        let query = InvalidUsersQuery(try request.parameters(invalidRules))
         let key = ["invalid_users", String(query.limit), String(query.offset), query.runID?.timestamp, query.errorCode, query.search]
         return JSONBody.page(try await store.cached(pages, key: key, size: pageSize) { db in try UserQueries.invalid(query, db: db) })
     }
 
     let stats = ResponseCache<ByteBuffer?>(maxBytes: 8 << 20)
+    let statsRules = document.parameters(of: "/stats")
     router.get("stats") { request, _ -> Response in
-        let runID = try request.queryParameterReader.runID()
+        let runID = try request.parameters(statsRules).runID()
         let body = try await store.cached(stats, key: ["stats", runID?.timestamp], size: { $0?.readableBytes ?? 0 }) { db in
             try StatsQueries.stats(runID: runID, db: db)
         }
@@ -100,7 +106,8 @@ private func addUserRoutes(to router: Router<BasicRequestContext>, store: Result
     }
 }
 
-private func addServiceRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, metrics: RequestMetrics) {
+private func addServiceRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, metrics: RequestMetrics,
+                              document: APIDocument) {
     router.get("health") { _, _ -> Response in
         let state = await store.state()
         var latest: [UInt8]?
@@ -126,15 +133,14 @@ private func addServiceRoutes(to router: Router<BasicRequestContext>, store: Res
     }
 
     router.get("openapi.json") { _, _ -> Response in
-        JSONBody.response(bytes: OpenAPIDocument.bytes)
+        JSONBody.response(bytes: document.bytes)
     }
 }
 
 extension Request {
-    /// The decoded query parameters, checked by `QueryParameters`.
-    var queryParameterReader: QueryParameters {
-        let parameters = FormQuery(uri.query)
-        return QueryParameters { parameters[$0] }
+    /// The query parameters `rules` declare, decoded and checked against the document.
+    func parameters(_ rules: [ParameterRule]) throws(APIError) -> RequestParameters {
+        try RequestParameters(query: FormQuery(uri.query), rules: rules)
     }
 }
 

@@ -1,3 +1,4 @@
+import ETLCore
 import Foundation
 import GRDB
 import Logging
@@ -8,15 +9,22 @@ import Synchronization
 /// first request after it appears opens it: no restart needed.
 public final class ResultsStore: Sendable {
     public let path: String
-    private let pool = Mutex<DatabasePool?>(nil)
+    private let pool: LazyConnection<DatabasePool>
     /// One connection that only reads `PRAGMA data_version` (see `ResponseCache`): the value
     /// is per connection, so it must always be the same one.
-    private let versionConnection = Mutex<DatabaseQueue?>(nil)
-    private let logger: Logger
+    private let versionConnection: LazyConnection<DatabaseQueue>
 
     public init(path: String, logger: Logger) {
         self.path = path
-        self.logger = logger
+        pool = LazyConnection(path: path, logger: logger) {
+            var configuration = Self.readOnlyConfiguration(label: "api")
+            // Enough readers for both cores plus requests waiting on I/O.
+            configuration.maximumReaderCount = 8
+            return try DatabasePool(path: path, configuration: configuration)
+        }
+        versionConnection = LazyConnection(path: path, logger: logger) {
+            try DatabaseQueue(path: path, configuration: Self.readOnlyConfiguration(label: "api.version"))
+        }
     }
 
     public enum State: String, Sendable {
@@ -26,7 +34,7 @@ public final class ResultsStore: Sendable {
     /// Runs `body` in a read-only snapshot. SQL errors that mean "not there yet" (no file, no
     /// table) become `APIError.databaseUnavailable`; others propagate.
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let reader = try openedPool()
+        let reader = try await pool.get()
         do {
             return try await reader.read(body)
         } catch let error as DatabaseError where Self.meansNotReady(error) {
@@ -46,25 +54,11 @@ public final class ResultsStore: Sendable {
     }
 
     /// SQLite's `PRAGMA data_version` on the dedicated connection: it changes after every
-    /// commit by another connection or process.
-    func dataVersion() throws -> Int {
-        try versionConnection.withLock { queue in
-            let connection: DatabaseQueue
-            if let queue {
-                connection = queue
-            } else {
-                guard FileManager.default.fileExists(atPath: path) else {
-                    throw APIError.databaseUnavailable("no database yet at \(path): the saver creates it with the first run")
-                }
-                do {
-                    connection = try DatabaseQueue(path: path, configuration: Self.readOnlyConfiguration(label: "api.version"))
-                } catch {
-                    throw APIError.databaseUnavailable("cannot open the database at \(path): \(error)")
-                }
-                queue = connection
-            }
-            return try connection.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
-        }
+    /// commit by another connection or process. Read on the connection's own queue, so a
+    /// request waiting for it never holds one of the cooperative pool's threads.
+    func dataVersion() async throws -> Int {
+        let connection = try await versionConnection.get()
+        return try await connection.unsafeRead { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
     }
 
     private static func readOnlyConfiguration(label: String) -> Configuration {
@@ -75,28 +69,46 @@ public final class ResultsStore: Sendable {
         return configuration
     }
 
-    private func openedPool() throws -> DatabasePool {
-        try pool.withLock { pool in
-            if let pool { return pool }
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw APIError.databaseUnavailable("no database yet at \(path): the saver creates it with the first run")
-            }
-            var configuration = Self.readOnlyConfiguration(label: "api")
-            // Enough readers for both cores plus requests waiting on I/O.
-            configuration.maximumReaderCount = 8
-            do {
-                let opened = try DatabasePool(path: path, configuration: configuration)
-                pool = opened
-                logger.info("database opened read-only", metadata: ["path": "\(path)"])
-                return opened
-            } catch {
-                throw APIError.databaseUnavailable("cannot open the database at \(path): \(error)")
-            }
-        }
-    }
-
     private static func meansNotReady(_ error: DatabaseError) -> Bool {
         let message = error.message ?? ""
         return message.contains("no such table") || error.resultCode == .SQLITE_CANTOPEN || error.resultCode == .SQLITE_NOTADB
+    }
+}
+
+/// A connection to the database at `path`, opened on first use and kept; until the file
+/// exists, every use throws `APIError.databaseUnavailable`. Opening reads the file, so it runs
+/// on a serial queue of its own (one open at a time), never on the cooperative pool.
+private final class LazyConnection<Connection: Sendable>: Sendable {
+    private let path: String
+    private let logger: Logger
+    private let open: @Sendable () throws -> Connection
+    private let connection = Mutex<Connection?>(nil)
+    private let opener = BlockingExecutor(label: "api.database-open")
+
+    init(path: String, logger: Logger, open: @escaping @Sendable () throws -> Connection) {
+        self.path = path
+        self.logger = logger
+        self.open = open
+    }
+
+    func get() async throws -> Connection {
+        if let opened = connection.withLock({ $0 }) { return opened }
+        return try await opener.run { [self] in try openOnce() }
+    }
+
+    private func openOnce() throws -> Connection {
+        if let opened = connection.withLock({ $0 }) { return opened }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw APIError.databaseUnavailable("no database yet at \(path): the saver creates it with the first run")
+        }
+        let opened: Connection
+        do {
+            opened = try open()
+        } catch {
+            throw APIError.databaseUnavailable("cannot open the database at \(path): \(error)")
+        }
+        connection.withLock { $0 = opened }
+        logger.info("database opened read-only", metadata: ["path": "\(path)", "connection": "\(Connection.self)"])
+        return opened
     }
 }

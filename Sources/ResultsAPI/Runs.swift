@@ -7,8 +7,6 @@ import PipelineSchema
 /// `GET /etl_runs` query: `limit` (1–1000, default 100), `offset` (≥ 0), `status` (a `RunStatus`).
 struct RunsQuery: Equatable {
     static let defaultLimit = 100
-    static let maxLimit = 1000
-    static let maxOffset = 1_000_000_000
 
     var limit = RunsQuery.defaultLimit
     var offset = 0
@@ -20,34 +18,11 @@ struct RunsQuery: Equatable {
         self.status = status
     }
 
-    /// `parameter(name)` is the (percent-decoded) value of a query parameter, nil when absent.
-    init(parameter: (String) -> Substring?) throws {
-        if let raw = parameter("limit") {
-            limit = try Self.integer(raw, name: "limit", in: 1...Self.maxLimit)
-        }
-        if let raw = parameter("offset") {
-            offset = try Self.integer(raw, name: "offset", in: 0...Self.maxOffset)
-        }
-        if let raw = parameter("status") {
-            guard let status = RunStatus(rawValue: String(raw)) else {
-                throw APIError.badParameter(
-                    "status", "'\(raw)' is not a run status; expected one of "
-                        + RunStatus.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            self.status = status
-        }
-    }
-
-    /// Plain decimal digits only ("+5", "1e3", " 5", "" are refused), within `range`.
-    static func integer(_ raw: Substring, name: String, in range: ClosedRange<Int>) throws -> Int {
-        let expected = "expected an integer from \(range.lowerBound) to \(range.upperBound)"
-        let digits = raw.first == "-" ? raw.dropFirst() : raw[...]
-        guard !digits.isEmpty, digits.utf8.count <= 12, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            let value = Int(raw), range.contains(value)
-        else {
-            throw APIError.badParameter(name, "'\(raw)' is invalid; \(expected)")
-        }
-        return value
+    /// The checked parameters of `GET /etl_runs` (the document's enum names every status).
+    init(_ parameters: RequestParameters) {
+        limit = parameters.integer("limit") ?? Self.defaultLimit
+        offset = parameters.integer("offset") ?? 0
+        status = parameters.string("status").flatMap(RunStatus.init(rawValue:))
     }
 }
 

@@ -12,13 +12,13 @@ struct ProcessedUsersQuery: Sendable {
     var departmentCode: String?
     var search: String?
 
-    init(_ parameters: QueryParameters) throws {
-        limit = try parameters.limit()
-        offset = try parameters.offset()
-        runID = try parameters.runID()
-        department = try parameters.text("department")
-        departmentCode = try parameters.code("department_code")
-        search = try parameters.text("q")
+    init(_ parameters: RequestParameters) {
+        limit = parameters.integer("limit") ?? limit
+        offset = parameters.integer("offset") ?? offset
+        runID = parameters.runID()
+        department = parameters.string("department")
+        departmentCode = parameters.string("department_code")
+        search = parameters.string("q")
     }
 
     var filter: SQLFilter {
@@ -44,12 +44,12 @@ struct InvalidUsersQuery: Sendable {
     var errorCode: String?
     var search: String?
 
-    init(_ parameters: QueryParameters) throws {
-        limit = try parameters.limit()
-        offset = try parameters.offset()
-        runID = try parameters.runID()
-        errorCode = try parameters.code("error_code")
-        search = try parameters.text("q")
+    init(_ parameters: RequestParameters) {
+        limit = parameters.integer("limit") ?? limit
+        offset = parameters.integer("offset") ?? offset
+        runID = parameters.runID()
+        errorCode = parameters.string("error_code")
+        search = parameters.string("q")
     }
 
     var filter: SQLFilter {

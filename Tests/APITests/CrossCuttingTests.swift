@@ -192,9 +192,11 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
         let fixture = try APIFixture()
         try await fixture.seed(runs: 1)
         try await fixture.app(apiToken: Self.token).test(.router) { client in
-            // The page holds no data: it asks the person for the token.
-            try await client.execute(uri: "/", method: .get) { response in
-                #expect(response.status == .ok)
+            // The page and its files hold no data: it asks the person for the token.
+            for path in ["/", "/assets/dashboard.css", "/assets/dashboard.js"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok, "\(path)")
+                }
             }
             for path in dataRoutes + ["/etl_runs/20270115_000000", "/metrics", "/openapi.json"] {
                 for header: String? in [nil, "Bearer wrong", "Bearer \(Self.token)x", "Basic \(Self.token)", Self.token] {
@@ -308,7 +310,7 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
             let paths = try #require(document["paths"] as? [String: [String: Any]])
             #expect(Set(paths.keys) == [
                 "/etl_runs", "/etl_runs/{id}", "/processed_users", "/invalid_users", "/stats", "/health", "/metrics",
-                "/openapi.json", "/", "/assets/chart.js",
+                "/openapi.json", "/", "/assets/dashboard.css", "/assets/dashboard.js", "/assets/chart.js",
             ])
             #expect(paths.values.allSatisfy { Set($0.keys) == ["get"] })
             let parameters = try #require((document["components"] as? [String: Any])?["parameters"] as? [String: [String: Any]])
@@ -336,7 +338,7 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
     /// The document's response objects list exactly the allow-listed fields (`ServedFields`),
     /// all of them required: what is served and what is documented cannot drift apart.
     @Test func documentedResponseFieldsAreTheAllowList() throws {
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.bytes)) as? [String: Any])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(APIDocument.bundled.bytes)) as? [String: Any])
         let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
         func properties(_ name: String) -> [String] { ((schemas[name]?["properties"] as? [String: Any]) ?? [:]).keys.sorted() }
         func required(_ name: String) -> [String] { ((schemas[name]?["required"] as? [String]) ?? []).sorted() }
@@ -351,7 +353,7 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
     }
 
     @Test func documentedStatusValuesAreTheRunStatuses() throws {
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.bytes)) as? [String: Any])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(APIDocument.bundled.bytes)) as? [String: Any])
         let components = try #require(document["components"] as? [String: Any])
         let status = try #require((components["parameters"] as? [String: [String: Any]])?["status"]?["schema"] as? [String: Any])
         #expect(status["enum"] as? [String] == RunStatus.allCases.map(\.rawValue))

@@ -21,13 +21,26 @@ import Testing
         return url
     }
 
-    @Test func pageIsOneSelfContainedDocumentWithTheTestHooks() async throws {
+    @Test func pageAndItsOwnFilesCarryTheTestHooks() async throws {
         try await app(chartJSPath: "/nonexistent/chart.js").test(.router) { client in
+            var page = ""
+            for (path, type) in [("/assets/dashboard.css", "text/css; charset=utf-8"),
+                                 ("/assets/dashboard.js", "application/javascript; charset=utf-8")] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok, "\(path)")
+                    #expect(response.headers[.contentType] == type)
+                    #expect(response.headers[.init("X-Content-Type-Options")!] == "nosniff")
+                    page += String(buffer: response.body)
+                }
+            }
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "text/html; charset=utf-8")
                 let html = String(buffer: response.body)
                 #expect(html.hasPrefix("<!doctype html>"))
+                #expect(html.contains("<link rel=\"stylesheet\" href=\"assets/dashboard.css\">"))
+                #expect(html.contains("<script src=\"assets/dashboard.js\"></script>"))
+                #expect(!html.contains("<script>") && !html.contains("<style>"), "no inline script or style")
                 for id in ["runs-table", "runs-status-filter", "users-table", "users-department-filter",
                            "dlq-table", "dlq-error-filter", "chart-runs", "chart-departments", "token-form"] {
                     #expect(html.contains("id=\"\(id)\""), "missing #\(id)")
@@ -38,8 +51,9 @@ import Testing
                 }
                 // Works offline: the only script is Chart.js from this origin.
                 #expect(html.contains("<script src=\"assets/chart.js\"></script>"))
-                #expect(!html.contains("http://") && !html.contains("https://"), "no external resources")
-                #expect(html.contains("charts unavailable") || html.contains("Charts unavailable"))
+                page += html
+                #expect(!page.contains("http://") && !page.contains("https://"), "no external resources")
+                #expect(page.contains("charts unavailable") || page.contains("Charts unavailable"))
             }
         }
     }
