@@ -1,4 +1,5 @@
 import CCurl
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -281,40 +282,37 @@ private let curlWriteHeader: ccurl_write_callback = { pointer, size, count, user
 }
 
 /// Idle easy handles, so sequential requests reuse connections; one handle is never used by two threads at once.
-private final class HandlePool: @unchecked Sendable {
+private final class HandlePool: Sendable {
+    /// Easy handles are plain C pointers; the pool hands each to one thread at a time.
+    private struct Idle: @unchecked Sendable {
+        var handles: [UnsafeMutableRawPointer] = []
+    }
+
     private let maxIdle: Int
-    private var idle: [UnsafeMutableRawPointer] = []
-    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    private let idle = Mutex(Idle())
 
     init(maxIdle: Int) {
         self.maxIdle = maxIdle
-        lock = .allocate(capacity: 1)
-        lock.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(lock, nil)
     }
 
     deinit {
-        for handle in idle { curl_easy_cleanup(handle) }
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
+        idle.withLock { idle in
+            for handle in idle.handles { curl_easy_cleanup(handle) }
+        }
     }
 
     func take() -> UnsafeMutableRawPointer? {
-        pthread_mutex_lock(lock)
-        let handle = idle.popLast()
-        pthread_mutex_unlock(lock)
+        let handle = idle.withLock { $0.handles.popLast() }
         return handle ?? curl_easy_init()
     }
 
     func give(back handle: UnsafeMutableRawPointer) {
-        pthread_mutex_lock(lock)
-        if idle.count < maxIdle {
-            idle.append(handle)
-            pthread_mutex_unlock(lock)
-            return
+        let kept = idle.withLock { idle in
+            guard idle.handles.count < maxIdle else { return false }
+            idle.handles.append(handle)
+            return true
         }
-        pthread_mutex_unlock(lock)
-        curl_easy_cleanup(handle)
+        if !kept { curl_easy_cleanup(handle) }
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// How the fixture source behaves. Every random choice (users, invalid ones, faults) derives from `seed`.
 public struct FixtureOptions: Sendable {
@@ -90,32 +91,35 @@ public enum FixtureFault: String, CaseIterable, Sendable {
 }
 
 /// Counters tests can read while the server runs (thread-safe).
-public final class FixtureState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _requestCount = 0
-    private var _faultsInjected = 0
-    private var _faultsByKind: [FixtureFault: Int] = [:]
+public final class FixtureState: Sendable {
+    private struct Counters {
+        var requests = 0
+        var faults = 0
+        var faultsByKind: [FixtureFault: Int] = [:]
+    }
+
+    private let counters = Mutex(Counters())
 
     public init() {}
 
     /// Requests to `/users` received so far (including rejected and faulted ones).
-    public var requestCount: Int { lock.withLock { _requestCount } }
+    public var requestCount: Int { counters.withLock { $0.requests } }
     /// Requests answered with an injected failure (fault rate, failFirstRequests, failingSkip).
-    public var faultsInjected: Int { lock.withLock { _faultsInjected } }
-    public var faultsByKind: [FixtureFault: Int] { lock.withLock { _faultsByKind } }
+    public var faultsInjected: Int { counters.withLock { $0.faults } }
+    public var faultsByKind: [FixtureFault: Int] { counters.withLock { $0.faultsByKind } }
 
     /// Counts a new request and returns its 1-based number.
     func nextRequest() -> Int {
-        lock.withLock {
-            _requestCount += 1
-            return _requestCount
+        counters.withLock { counters in
+            counters.requests += 1
+            return counters.requests
         }
     }
 
     func recordFault(_ fault: FixtureFault) {
-        lock.withLock {
-            _faultsInjected += 1
-            _faultsByKind[fault, default: 0] += 1
+        counters.withLock { counters in
+            counters.faults += 1
+            counters.faultsByKind[fault, default: 0] += 1
         }
     }
 }

@@ -1,5 +1,6 @@
 import CHiredis
 import Foundation
+import Synchronization
 
 /// One blocking connection to Redis through hiredis; the only code that touches its pointers.
 ///
@@ -11,7 +12,8 @@ public final class RedisConnection: @unchecked Sendable {
     public let endpoint: RedisEndpoint
     private let connectTimeout: timeval
     private let commandTimeout: timeval
-    private let lock = NSLock()
+    /// Guards `context`, which the C library owns (it holds no Swift value of its own).
+    private let lock = Mutex(())
     private var context: UnsafeMutablePointer<redisContext>?
 
     /// `commandTimeout` must exceed the longest server-side block a caller asks for
@@ -24,12 +26,12 @@ public final class RedisConnection: @unchecked Sendable {
 
     deinit { disconnect() }
 
-    public var isConnected: Bool { lock.withLock { context != nil } }
+    public var isConnected: Bool { lock.withLock { _ in context != nil } }
 
     /// Sends one command (each argument binary-safe) and returns its reply. A Redis
     /// error reply comes back as `.error`, not thrown; I/O problems throw.
     public func send(_ arguments: [String]) throws -> RedisReply {
-        try lock.withLock {
+        try lock.withLock { _ in
             let context = try connectedContext()
             guard let raw = Self.commandArgv(context, arguments) else {
                 let reason = Self.errorText(context)
@@ -53,7 +55,7 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Waits for the next reply the server pushes without a request (after SUBSCRIBE).
     public func receive() throws -> RedisReply {
-        try lock.withLock {
+        try lock.withLock { _ in
             let context = try connectedContext()
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
@@ -67,7 +69,7 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     public func disconnect() {
-        lock.withLock { dropConnection() }
+        lock.withLock { _ in dropConnection() }
     }
 
     // MARK: - Connection management (lock held)

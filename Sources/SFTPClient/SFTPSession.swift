@@ -1,5 +1,6 @@
 import CLibssh2
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,8 @@ private let libssh2InitStatus: Int32 = libssh2_init(0)
 /// likely unusable; the caller closes it and connects again.
 public final class SFTPSession: @unchecked Sendable {
     let endpoint: SFTPEndpoint
-    private let lock = NSLock()
+    /// Guards the libssh2 session and handle (C state, so the lock holds no value).
+    private let lock = Mutex(())
     private var socket: Int32
     private var session: OpaquePointer?
     private var sftpHandle: OpaquePointer?
@@ -101,8 +103,10 @@ public final class SFTPSession: @unchecked Sendable {
 
     /// Idempotent; also called from deinit.
     public func close() {
-        lock.lock()
-        defer { lock.unlock() }
+        lock.withLock { _ in closeLocked() }
+    }
+
+    private func closeLocked() {
         if let sftp = sftpHandle { libssh2_sftp_shutdown(sftp) }
         sftpHandle = nil
         if let session {
@@ -118,10 +122,10 @@ public final class SFTPSession: @unchecked Sendable {
 
     /// Runs `body` with the SFTP handle while holding the lock.
     func withSFTP<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let sftp = sftpHandle else { throw SFTPError.sessionClosed }
-        return try body(sftp)
+        try lock.withLock { _ throws -> T in
+            guard let sftp = sftpHandle else { throw SFTPError.sessionClosed }
+            return try body(sftp)
+        }
     }
 
     /// The last libssh2 error, with the SFTP status code when the server answered with one.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,8 @@ public enum TestSupportError: Error, CustomStringConvertible {
 public final class ManagedProcess: @unchecked Sendable {
     public let processIdentifier: pid_t
     public let logPath: String
-    private let lock = NSLock()
+    /// Serialises signalling and reaping the child (`exitStatus` is what it guards).
+    private let lock = Mutex(())
     private var exitStatus: Int32?
 
     public init(executable: String, arguments: [String], environment: [String: String]? = nil,
@@ -41,12 +43,12 @@ public final class ManagedProcess: @unchecked Sendable {
 
     deinit { stop() }
 
-    public var isRunning: Bool { lock.withLock { reap(blocking: false) == nil } }
+    public var isRunning: Bool { lock.withLock { _ in reap(blocking: false) == nil } }
 
     /// SIGTERM, then SIGKILL if it has not exited after `grace` seconds. Returns the exit code.
     @discardableResult
     public func stop(grace: Double = 5) -> Int32 {
-        lock.withLock {
+        lock.withLock { _ in
             if let exitStatus { return exitStatus }
             kill(processIdentifier, SIGTERM)
             if let status = waitForExit(timeout: grace) { return status }
@@ -57,7 +59,7 @@ public final class ManagedProcess: @unchecked Sendable {
 
     /// `kill -9`: what a crash looks like to the rest of the pipeline.
     public func killHard() {
-        lock.withLock {
+        lock.withLock { _ in
             guard exitStatus == nil else { return }
             kill(processIdentifier, SIGKILL)
             _ = waitForExit(timeout: 10)
@@ -66,7 +68,7 @@ public final class ManagedProcess: @unchecked Sendable {
 
     /// Waits for the process to end on its own; returns its exit code (128+signal if killed).
     public func waitUntilExit(timeout: Double = 300) -> Int32? {
-        lock.withLock { waitForExit(timeout: timeout) }
+        lock.withLock { _ in waitForExit(timeout: timeout) }
     }
 
     /// The same wait from async code, on a thread of its own: blocking one of the two
