@@ -52,6 +52,7 @@ let package = Package(
             "ETLCore", "RedisClient",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
         // MARK: Stages

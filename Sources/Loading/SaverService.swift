@@ -16,7 +16,7 @@ import ServiceLifecycle
 /// - Every `reconcileIntervalSeconds` it loads the transformed runs (processed and DLQ files
 ///   older than the interval) that `etl_runs` does not know at all: runs whose `phase2`
 ///   announcement was lost (Redis killed within its AOF fsync window).
-public struct SaverService: Service {
+public struct SaverService: Service, RunHandler {
     public static let group = "saver"
 
     public let database: PipelineDatabase
@@ -31,6 +31,8 @@ public struct SaverService: Service {
     public let upload: RunUploadAttempt
     public let reconcileIntervalSeconds: Double
     private let loader: RunLoader
+    /// Directory listings for the catch-up scan, off the cooperative pool.
+    private let fileScans = BlockingExecutor(label: "saver.files")
 
     public init(
         database: PipelineDatabase, queue: any RunEventQueue, uploader: any RunFileUploader, dataDirectory: URL,
@@ -60,30 +62,10 @@ public struct SaverService: Service {
             queue: queue, handoff: .phase2, group: Self.group, consumer: consumerName, maxDeliveries: maxDeliveries,
             retry: retry, clock: clock, logger: logger, waitMilliseconds: waitMilliseconds)
         logger.info("saver listening", metadata: ["stream": "\(HandoffPoint.phase2.stream)", "database": "\(database.path)"])
-        let interval = reconcileIntervalSeconds
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    await consumer.run(
-                        handle: { delivery in
-                            // An unstructured task does not inherit cancellation: a shutdown lets the
-                            // current run finish (its transaction is not rolled back half-way).
-                            try await Task { try await self.handle(delivery.event) }.value
-                        },
-                        giveUp: { delivery, error in
-                            try await Task { try await self.recordGiveUp(delivery.event, error: error) }.value
-                        })
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        // Real time (not the injected clock): file ages are wall-clock too.
-                        do { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) } catch { return }
-                        await self.loadUnannouncedRuns(olderThan: interval)
-                    }
-                }
-                await group.waitForAll()
-            }
-        }
+        // No scan at start: the transformer's start-up scan announces what it finds, and the
+        // periodic scan takes whatever announcement is lost.
+        await StageRuntime(consumer: consumer, reconcileIntervalSeconds: reconcileIntervalSeconds, catchUpAtStart: false)
+            .run(self)
         logger.info("saver stopped")
     }
 
@@ -92,18 +74,11 @@ public struct SaverService: Service {
     /// `failed` for a transient cause (a full disk, the database unavailable): both are loaded
     /// again by the catch-up scan, so a passing fault never leaves a run failed for good.
     public func unannouncedRuns(olderThan seconds: Double) async throws -> [RunID] {
-        let directory = RunFiles.processedDirectory(dataDirectory)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        let now = Date()  // compared with file modification times
+        let dataDirectory = self.dataDirectory
+        let transformed = try await fileScans.run { Self.transformedRuns(in: dataDirectory, untouchedFor: seconds) }
         let failedTransiently = try await database.runsFailedTransiently()
         var runs: [RunID] = []
-        for name in names.sorted() where name.hasPrefix("etl_") && name.hasSuffix(".jsonl") {
-            guard let runID = RunID(String(name.dropFirst("etl_".count).dropLast(".jsonl".count))) else { continue }
-            let files = RunFiles(dataDirectory: dataDirectory, runID: runID)
-            guard FileManager.default.fileExists(atPath: files.deadLetter.path),
-                let modified = (try? FileManager.default.attributesOfItem(atPath: files.processed.path))?[.modificationDate] as? Date,
-                now.timeIntervalSince(modified) >= seconds
-            else { continue }
+        for runID in transformed {
             if failedTransiently.contains(runID) {
                 runs.append(runID)
             } else if try await database.run(runID) == nil {
@@ -113,7 +88,25 @@ public struct SaverService: Service {
         return runs
     }
 
-    func loadUnannouncedRuns(olderThan seconds: Double) async {
+    /// Runs with both transform outputs in place, the processed file untouched for `seconds`.
+    private static func transformedRuns(in dataDirectory: URL, untouchedFor seconds: Double) -> [RunID] {
+        let directory = RunFiles.processedDirectory(dataDirectory)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let now = Date()  // compared with file modification times
+        return names.sorted().compactMap { name -> RunID? in
+            guard name.hasPrefix("etl_"), name.hasSuffix(".jsonl"),
+                  let runID = RunID(String(name.dropFirst("etl_".count).dropLast(".jsonl".count))) else { return nil }
+            let files = RunFiles(dataDirectory: dataDirectory, runID: runID)
+            guard FileManager.default.fileExists(atPath: files.deadLetter.path),
+                  let modified = (try? FileManager.default.attributesOfItem(atPath: files.processed.path))?[.modificationDate] as? Date,
+                  now.timeIntervalSince(modified) >= seconds
+            else { return nil }
+            return runID
+        }
+    }
+
+    public func catchUp(olderThan seconds: Double?) async {
+        let seconds = seconds ?? 0
         let runs: [RunID]
         do {
             runs = try await unannouncedRuns(olderThan: seconds)
@@ -131,7 +124,7 @@ public struct SaverService: Service {
             }
             let event = RunEvent(runID: runID, status: .transformed)
             do {
-                try await Task { try await self.handle(event) }.value
+                try await finishingThroughShutdown { try await self.handle(event) }
             } catch {
                 logger.error("could not load the run; the next scan retries it", metadata: ["run_id": "\(runID)", "error": "\(error)"])
                 await recordFailureQuietly(event, error: error)
@@ -155,14 +148,15 @@ public struct SaverService: Service {
         // write any file (a full disk, a file where a data folder should be), and that failure
         // must still reach the ledger (the event is signed; the ledger never lets a failure
         // overwrite a completed run). Any other status needs the run's files on disk.
-        guard event.status == .failed || files.anyExists else {
+        let (anyFileExists, fingerprint) = try await fileScans.run { (files.anyExists, files.outputFingerprint()) }
+        guard event.status == .failed || anyFileExists else {
             logger.error("rejected an event: \(EventRejection.phantomRun(runID))", metadata: metadata)
             return
         }
         let state = try await database.ledgerState(runID)
         if case .refuse(let rejection) = LedgerState.admission(of: event, given: state) {
             if let state, state.status == .completed, event.status != .failed, state.loadedFingerprint != nil,
-                state.loadedFingerprint == files.outputFingerprint() {
+                state.loadedFingerprint == fingerprint {
                 logger.info("run already loaded and uploaded with this output; acknowledged without loading it again", metadata: metadata)
             } else {
                 logger.error("rejected an event: \(rejection)", metadata: metadata)
@@ -174,7 +168,6 @@ public struct SaverService: Service {
             return
         }
         logger.info("loading run", metadata: metadata)
-        let fingerprint = files.outputFingerprint()
 
         var loading = event
         loading.status = .loading
@@ -245,7 +238,7 @@ public struct SaverService: Service {
 
     /// Called by the consumer after `maxDeliveries` failed handlings: the run is recorded
     /// failed with the kind of its cause; a transient one is retried by the catch-up scan.
-    func recordGiveUp(_ event: RunEvent, error: any Error) async throws {
+    public func giveUp(_ event: RunEvent, error: any Error) async throws {
         var failed = RunEvent(runID: event.runID, status: .failed)
         failed.error = "saver: \(error)"
         failed.setFailure(SaverFailures.classify(error))
@@ -260,7 +253,7 @@ public struct SaverService: Service {
     /// the very thing that is failing); the next scan tries again either way.
     private func recordFailureQuietly(_ event: RunEvent, error: any Error) async {
         do {
-            try await recordGiveUp(event, error: error)
+            try await giveUp(event, error: error)
         } catch {
             logger.debug("could not record the failure", metadata: ["run_id": "\(event.runID)", "error": "\(error)"])
         }

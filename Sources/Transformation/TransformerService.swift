@@ -28,7 +28,7 @@ import ServiceLifecycle
 /// identical complete files.
 /// File work runs on a `BlockingExecutor`, off the cooperative pool. A graceful shutdown
 /// (SIGTERM) lets the run in progress finish and be announced, then the service returns.
-public final class TransformerService: Service {
+public final class TransformerService: Service, RunHandler {
     public static let consumerGroup = "transformer"
 
     private let configuration: TransformerConfiguration
@@ -67,29 +67,12 @@ public final class TransformerService: Service {
             "age_range": "\(RecordValidator.format(configuration.ageRange.lowerBound))...\(RecordValidator.format(configuration.ageRange.upperBound))",
         ])
         await removeStaleTemporaries()
-        await processUnannouncedRuns()
 
         let consumer = StageConsumer(
             queue: queue, handoff: .phase1, group: Self.consumerGroup, consumer: consumerName, maxDeliveries: maxDeliveries,
             retry: configuration.common.retry, clock: clock, logger: logger, waitMilliseconds: waitMilliseconds)
-        let interval = configuration.common.reconcileIntervalSeconds
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    await consumer.run(
-                        handle: { delivery in try await self.handle(delivery.event) },
-                        giveUp: { delivery, error in try await self.recordFailure(of: delivery.event, error: error) })
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        // Real time (not the injected clock): file ages are wall-clock too.
-                        do { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) } catch { return }
-                        await self.processUnannouncedRuns(olderThan: interval)
-                    }
-                }
-                await group.waitForAll()
-            }
-        }
+        await StageRuntime(consumer: consumer, reconcileIntervalSeconds: configuration.common.reconcileIntervalSeconds,
+                           catchUpAtStart: true).run(self)
         logger.info("transformer stopped")
     }
 
@@ -123,7 +106,7 @@ public final class TransformerService: Service {
             .sorted()
     }
 
-    func processUnannouncedRuns(olderThan seconds: Double? = nil) async {
+    public func catchUp(olderThan seconds: Double?) async {
         let runs: [RunID]
         do {
             runs = try await executor.run { try self.pendingRuns(olderThan: seconds) }
@@ -159,7 +142,7 @@ public final class TransformerService: Service {
     /// per output (`announce(_:at:onceFor:)` keyed by the run, its output fingerprint and any
     /// operator retry), so when the catch-up scan and the stream consumer both come to the
     /// same run (every start races the extractor's announcement) the saver gets it once.
-    func handle(_ event: RunEvent) async throws {
+    public func handle(_ event: RunEvent) async throws {
         let files = RunFiles(dataDirectory: configuration.common.dataDirectory, runID: event.runID)
         // A failure report needs no file (see SaverService.handle): it is forwarded as is.
         let hasRaw = try await executor.run {
@@ -175,7 +158,8 @@ public final class TransformerService: Service {
             logger.info("run \(event.runID) failed upstream; forwarded", metadata: ["run_id": "\(event.runID)"])
             return
         }
-        try await shielded {
+        // The catch-up scan calls this directly, outside the runtime's own shielding.
+        try await finishingThroughShutdown {
             try await self.runsInProgress.exclusively(event.runID) {
                 try await self.transformAndAnnounce(event, files: files)
             }
@@ -225,7 +209,7 @@ public final class TransformerService: Service {
         }
     }
 
-    func recordFailure(of event: RunEvent, error: any Error) async throws {
+    public func giveUp(_ event: RunEvent, error: any Error) async throws {
         var failed = event
         failed.status = .failed
         failed.error = "transformer: \(error)"
@@ -235,9 +219,4 @@ public final class TransformerService: Service {
         logger.error("run \(event.runID) failed (\(failed.failureKind!.rawValue), \(failed.failureCode!)): \(error)", metadata: ["run_id": "\(event.runID)"])
     }
 
-    /// Runs `work` in a task that a graceful shutdown does not cancel, so the run in progress is
-    /// finished and announced before the service stops (the loop stops between deliveries).
-    private func shielded(_ work: @escaping @Sendable () async throws -> Void) async throws {
-        try await Task { try await work() }.value
-    }
 }

@@ -152,12 +152,12 @@ import Testing
         #expect(try await database.run(runID)?.error?.contains("full") == true)
         #expect(try await saver.unannouncedRuns(olderThan: 0) == [runID])
         // Still full: the scan's attempt fails and the run stays failed (transient).
-        await saver.loadUnannouncedRuns(olderThan: 0)
+        await saver.catchUp(olderThan: 0)
         #expect(try await database.run(runID)?.status == "failed")
 
         // Space comes back.
         try await database.pool.write { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
-        await saver.loadUnannouncedRuns(olderThan: 0)
+        await saver.catchUp(olderThan: 0)
         let record = try #require(try await database.run(runID))
         #expect(record.status == "completed")
         #expect(record.error == nil)

@@ -32,7 +32,7 @@ import Testing
             consumerName: "test", waitMilliseconds: 10, reconcileIntervalSeconds: 60)
 
         #expect(try await saver.unannouncedRuns(olderThan: 60) == [lost])
-        await saver.loadUnannouncedRuns(olderThan: 60)
+        await saver.catchUp(olderThan: 60)
         let record = try #require(try await database.run(lost))
         #expect(record.status == "completed")
         #expect(try await database.rowCount(.raw, runID: lost) == 6)

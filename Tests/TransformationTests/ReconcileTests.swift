@@ -40,7 +40,7 @@ struct TransformerReconcileTests {
         // A fresh raw file is the consumer's business (its announcement is on the way).
         #expect(try service.pendingRuns(olderThan: 60) == [old.runID])
         #expect(try service.pendingRuns() == [old.runID, fresh.runID])
-        await service.processUnannouncedRuns(olderThan: 60)
+        await service.catchUp(olderThan: 60)
         let announced = queue.announced(at: .phase2)
         #expect(announced.map(\.runID) == [old.runID])
         #expect(announced.first?.validCount == 1)

@@ -235,7 +235,7 @@ struct TransformerServiceTests {
 
         // The cause clears: the periodic scan (raw file older than the interval) finishes the run.
         try FileManager.default.removeItem(at: files.deadLetter)
-        await service.processUnannouncedRuns(olderThan: 0)
+        await service.catchUp(olderThan: 0)
         let announced = queue.announced(at: .phase2)
         #expect(announced.map(\.status) == [.failed, .transformed])
         #expect(announced.last?.validCount == 1)
