@@ -189,8 +189,13 @@ struct RowBinder {
     }
 
     /// Binds every per-row parameter of `bindings` for `line`, whose scanned members are `slots`.
+    /// (A `while` over the pointer, not `for … in`: the iterator is not inlined in debug builds.)
     func bind(_ bindings: UnsafeBufferPointer<RowBinding>, line: LineBatch.Line, slots: UnsafePointer<ScanSlot>) {
-        for binding in bindings {
+        guard let first = bindings.baseAddress else { return }
+        var index = 0
+        while index < bindings.count {
+            let binding = first[index]
+            index += 1
             let parameter = binding.parameter
             switch binding.kind {
             case .lineNumber: sqlite3_bind_int64(handle, parameter, Int64(line.number))
