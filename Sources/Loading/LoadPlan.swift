@@ -111,6 +111,10 @@ struct LoadPlan: Sendable {
     let table: String
     let columns: [String]
     let insertSQL: String
+    /// `DELETE FROM <table> WHERE <run id column> = ?`: a run's previous rows, replaced by a load.
+    let deleteRunSQL: String
+    /// `SELECT COUNT(*) …` of a run's rows.
+    let countRunSQL: String
     let spec: FieldSpec
     let runIDParameter: Int32
     let insertedAtParameter: Int32
@@ -122,6 +126,7 @@ struct LoadPlan: Sendable {
         var paths: [String] = []
         var bindings: [RowBinding] = []
         var runIDParameter: Int32 = 0
+        var runIDColumn = ""
         var insertedAtParameter: Int32 = 0
         for column in Record.CodingKeys.allCases {
             let source = Record.source(of: column)
@@ -131,7 +136,7 @@ struct LoadPlan: Sendable {
             let slot = paths.count
             switch source {
             case .assignedBySQLite: break
-            case .runID: runIDParameter = parameter
+            case .runID: (runIDParameter, runIDColumn) = (parameter, column.stringValue)
             case .insertedAt: insertedAtParameter = parameter
             case .lineNumber: bindings.append(RowBinding(parameter: parameter, kind: .lineNumber, firstSlot: 0, slotCount: 0))
             case .line: bindings.append(RowBinding(parameter: parameter, kind: .line, firstSlot: 0, slotCount: 0))
@@ -149,6 +154,8 @@ struct LoadPlan: Sendable {
         self.insertedAtParameter = insertedAtParameter
         rowBindings = bindings
         spec = FieldSpec(paths: paths)
+        deleteRunSQL = "DELETE FROM \(table) WHERE \(runIDColumn) = ?"
+        countRunSQL = "SELECT COUNT(*) FROM \(table) WHERE \(runIDColumn) = ?"
         insertSQL = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(databaseQuestionMarks(count: columns.count)))"
     }
 

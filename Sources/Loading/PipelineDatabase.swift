@@ -243,7 +243,7 @@ public final class PipelineDatabase: Sendable {
     /// The number of rows a table holds for a run (`raw_users`, `processed_users`, `invalid_users`).
     public func rowCount(_ table: LoadTable, runID: RunID) async throws -> Int {
         try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.rawValue) WHERE run_id = ?", arguments: [runID.timestamp]) ?? 0
+            try Int.fetchOne(db, sql: table.plan.countRunSQL, arguments: [runID.timestamp]) ?? 0
         }
     }
 

@@ -81,7 +81,7 @@ public struct RunLoader: Sendable {
     /// stays flat whatever the file size.
     static func load(path: String, into table: LoadTable, runID: String, insertedAt: String, db: Database) throws -> (rows: Int, unparsed: Int) {
         let plan = table.plan
-        try db.execute(sql: "DELETE FROM \(plan.table) WHERE run_id = ?", arguments: [runID])
+        try db.execute(sql: plan.deleteRunSQL, arguments: [runID])
         // One prepared statement for every row of every load of this table.
         let statement = try db.cachedStatement(sql: plan.insertSQL)
         let handle = statement.sqliteStatement
