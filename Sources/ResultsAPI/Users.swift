@@ -112,7 +112,7 @@ enum UserQueries {
         ServedFields.invalidRecordMembers.map { ($0.servedAs, Array("\"\($0.servedAs)\":".utf8)) }
 
     /// Newest run first, each run in file order: the UNIQUE (run_id, line_no) index serves
-    /// it; SQLite sorts only within one run.
+    /// it; SQLite sorts only within one run. (Both user tables name these columns alike.)
     private static let newestRunFirst =
         "ORDER BY \(ProcessedUserRecord.Columns.runID.name) DESC, \(ProcessedUserRecord.Columns.lineNo.name)"
 
