@@ -142,6 +142,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The schema alone: records, migrations and the allow-list agree with each other.
+        .testTarget(name: "PipelineSchemaTests", dependencies: [
+            "PipelineSchema",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "LoadingTests", dependencies: ["Loading", "PipelineSchema", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),

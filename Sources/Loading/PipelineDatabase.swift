@@ -57,112 +57,16 @@ public final class PipelineDatabase: Sendable {
         return error.resultCode == .SQLITE_ERROR && (message.contains("already exists") || message.contains("duplicate column name"))
     }
 
-    // MARK: - Schema
+    // MARK: - Schema (declared in `PipelineSchema`)
 
     /// Table names, as the loader and the API know them.
-    public static let tables = ["etl_runs", "raw_users", "processed_users", "invalid_users"]
+    public static let tables = SchemaMigrations.tables
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1_initial_schema") { db in
-            try db.execute(sql: """
-                CREATE TABLE etl_runs (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    run_timestamp TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    raw_file TEXT,
-                    processed_file TEXT,
-                    dlq_file TEXT,
-                    extracted_count INTEGER,
-                    valid_count INTEGER,
-                    invalid_count INTEGER,
-                    extract_started_at TEXT,
-                    extract_finished_at TEXT,
-                    transform_started_at TEXT,
-                    transform_finished_at TEXT,
-                    load_started_at TEXT,
-                    load_finished_at TEXT,
-                    upload_finished_at TEXT,
-                    uploaded_files TEXT,
-                    upload_attempts INTEGER NOT NULL DEFAULT 0,
-                    attempt INTEGER,
-                    next_upload_at TEXT,
-                    error TEXT,
-                    created_at TEXT NOT NULL,
-                    updated_at TEXT NOT NULL
-                );
-                CREATE INDEX etl_runs_status ON etl_runs(status);
-                CREATE INDEX etl_runs_run_timestamp ON etl_runs(run_timestamp);
-
-                CREATE TABLE raw_users (
-                    row_id INTEGER PRIMARY KEY,
-                    run_id TEXT NOT NULL,
-                    line_no INTEGER NOT NULL,
-                    user_id INTEGER,
-                    record TEXT NOT NULL,
-                    inserted_at TEXT NOT NULL,
-                    UNIQUE(run_id, line_no)
-                );
-
-                CREATE TABLE processed_users (
-                    row_id INTEGER PRIMARY KEY,
-                    run_id TEXT NOT NULL,
-                    line_no INTEGER NOT NULL,
-                    user_id INTEGER,
-                    first_name TEXT,
-                    last_name TEXT,
-                    email TEXT,
-                    age REAL,
-                    gender TEXT,
-                    department TEXT,
-                    department_code TEXT,
-                    company_name TEXT,
-                    job_title TEXT,
-                    city TEXT,
-                    country TEXT,
-                    record TEXT NOT NULL,
-                    inserted_at TEXT NOT NULL,
-                    UNIQUE(run_id, line_no)
-                );
-                CREATE INDEX processed_users_department ON processed_users(department);
-                CREATE INDEX processed_users_department_code ON processed_users(department_code);
-
-                CREATE TABLE invalid_users (
-                    row_id INTEGER PRIMARY KEY,
-                    run_id TEXT NOT NULL,
-                    line_no INTEGER NOT NULL,
-                    user_id INTEGER,
-                    error_reason TEXT,
-                    error_codes TEXT NOT NULL DEFAULT '[]',
-                    record TEXT NOT NULL,
-                    inserted_at TEXT NOT NULL,
-                    UNIQUE(run_id, line_no)
-                );
-                """)
-            // The UNIQUE(run_id, line_no) indexes already serve `WHERE run_id = ?` lookups
-            // and the loader's `DELETE … WHERE run_id = ?`. Only the API's filters are
-            // indexed: every extra index costs each of a million inserts.
-        }
-        migrator.registerMigration("v2_duplicate_count") { db in
-            // Users of a run whose id an earlier user of the run already had (the extractor's
-            // `duplicate_ids`): a source that repeats itself shows in the ledger.
-            try db.execute(sql: "ALTER TABLE etl_runs ADD COLUMN duplicate_count INTEGER")
-        }
-        // Why a run failed (`failure_kind` transient/permanent, `failure_code`), which transform
-        // output was loaded and uploaded (`loaded_fingerprint`, `RunFiles.outputFingerprint`)
-        // and the last operator retry (`retry_request`). Not served by the api.
-        migrator.registerMigration("v3_failure_reason_and_loaded_output") { db in
-            try db.execute(sql: """
-                ALTER TABLE etl_runs ADD COLUMN failure_kind TEXT;
-                ALTER TABLE etl_runs ADD COLUMN failure_code TEXT;
-                ALTER TABLE etl_runs ADD COLUMN loaded_fingerprint TEXT;
-                ALTER TABLE etl_runs ADD COLUMN retry_request TEXT;
-                """)
-        }
-        return migrator
-    }
+    static var migrator: DatabaseMigrator { SchemaMigrations.migrator }
 
     // MARK: - Ledger (`etl_runs`)
+
+    private typealias Ledger = RunRecord.Columns
 
     /// Inserts or updates the run's row from `event`, if the ledger admits it
     /// (`LedgerState.admission`): every non-nil field is copied and the status only moves
@@ -177,8 +81,7 @@ public final class PipelineDatabase: Sendable {
         return try await pool.write { db in
             let admitted = try Self.upsert(event, timestamp: timestamp, in: db)
             if admitted, let loadedFingerprint {
-                try db.execute(sql: "UPDATE etl_runs SET loaded_fingerprint = ? WHERE id = ?",
-                               arguments: [loadedFingerprint, event.runID.timestamp])
+                try Self.ledgerRow(event.runID).updateAll(db, Ledger.loadedFingerprint.set(to: loadedFingerprint))
             }
             return admitted
         }
@@ -189,20 +92,23 @@ public final class PipelineDatabase: Sendable {
         try await pool.read { db in try Self.ledgerState(runID, in: db) }
     }
 
+    /// The run's row, as a request (`filter(key:)` on the primary key `id`).
+    private static func ledgerRow(_ runID: RunID) -> QueryInterfaceRequest<RunRecord> {
+        RunRecord.filter(key: runID.timestamp)
+    }
+
     static func ledgerState(_ runID: RunID, in db: Database) throws -> LedgerState? {
-        guard let row = try Row.fetchOne(db, sql: """
-            SELECT status, attempt, failure_kind, failure_code, loaded_fingerprint, retry_request FROM etl_runs WHERE id = ?
-            """, arguments: [runID.timestamp]),
-            let status = RunStatus(rawValue: row["status"])
+        let columns = [Ledger.status, Ledger.attempt, Ledger.failureKind, Ledger.failureCode, Ledger.loadedFingerprint, Ledger.retryRequest]
+        guard let row = try Row.fetchOne(db, ledgerRow(runID).select(columns)),
+            let status = RunStatus(rawValue: row[Ledger.status])
         else { return nil }
         return LedgerState(
-            status: status, attempt: row["attempt"], failureKind: (row["failure_kind"] as String?).flatMap(FailureKind.init),
-            failureCode: row["failure_code"], loadedFingerprint: row["loaded_fingerprint"], retryRequest: row["retry_request"])
+            status: status, attempt: row[Ledger.attempt], failureKind: (row[Ledger.failureKind] as String?).flatMap(FailureKind.init),
+            failureCode: row[Ledger.failureCode], loadedFingerprint: row[Ledger.loadedFingerprint], retryRequest: row[Ledger.retryRequest])
     }
 
     @discardableResult
     static func upsert(_ event: RunEvent, timestamp: String, in db: Database) throws -> Bool {
-        let id = event.runID.timestamp
         let state = try ledgerState(event.runID, in: db)
         let current = state?.status
         let currentAttempt = state?.attempt ?? 0
@@ -221,38 +127,36 @@ public final class PipelineDatabase: Sendable {
         }
         let startsOver = (current == .failed || current == .completed) && status != current
         if startsOver || (isNewAttempt && event.error == nil) {
-            try db.execute(sql: "UPDATE etl_runs SET error = NULL, failure_kind = NULL, failure_code = NULL WHERE id = ?", arguments: [id])
+            try ledgerRow(event.runID).updateAll(db, Ledger.error.set(to: nil), Ledger.failureKind.set(to: nil), Ledger.failureCode.set(to: nil))
         }
-        let uploaded = event.uploadedFiles.map(Self.jsonArray)
-        let values: [(String, (any DatabaseValueConvertible)?)] = [
-            ("attempt", event.attempt),
-            ("raw_file", event.rawFile), ("processed_file", event.processedFile), ("dlq_file", event.dlqFile),
-            ("extracted_count", event.extractedCount), ("duplicate_count", event.duplicateIDs), ("valid_count", event.validCount),
-            ("invalid_count", event.invalidCount),
-            ("extract_started_at", event.extractStartedAt), ("extract_finished_at", event.extractFinishedAt),
-            ("transform_started_at", event.transformStartedAt), ("transform_finished_at", event.transformFinishedAt),
-            ("load_started_at", event.loadStartedAt), ("load_finished_at", event.loadFinishedAt),
-            ("uploaded_files", uploaded), ("error", event.error),
-            ("failure_kind", event.failureKind?.rawValue), ("failure_code", event.failureCode),
-            ("retry_request", event.retryRequest),
-        ]
+        let values = RunRecord.eventColumns(event)
         if current == nil {
-            let columns = ["id", "run_timestamp", "status"] + values.map(\.0) + ["created_at", "updated_at"]
-            var arguments: [(any DatabaseValueConvertible)?] = [id, event.runID.isoTimestamp, status.rawValue]
-            arguments += values.map(\.1)
-            arguments += [timestamp, timestamp]
-            try db.execute(
-                sql: "INSERT INTO etl_runs (\(columns.joined(separator: ", "))) VALUES (\(databaseQuestionMarks(count: columns.count)))",
-                arguments: StatementArguments(arguments))
+            try insertRun(event.runID, status: status, values: values, timestamp: timestamp, in: db)
         } else {
-            let present = values.filter { $0.1 != nil }
-            let assignments = (["status = ?", "updated_at = ?"] + present.map { "\($0.0) = ?" }).joined(separator: ", ")
-            var arguments: [(any DatabaseValueConvertible)?] = [status.rawValue, timestamp]
-            arguments += present.map(\.1)
-            arguments.append(id)
-            try db.execute(sql: "UPDATE etl_runs SET \(assignments) WHERE id = ?", arguments: StatementArguments(arguments))
+            try updateRun(event.runID, status: status, values: values, timestamp: timestamp, in: db)
         }
         return true
+    }
+
+    /// A run the ledger did not know: every column the event carries, nil included.
+    private static func insertRun(
+        _ runID: RunID, status: RunStatus, values: [(column: Column, value: (any DatabaseValueConvertible)?)], timestamp: String, in db: Database
+    ) throws {
+        let columns = [Ledger.id, Ledger.runTimestamp, Ledger.status] + values.map(\.column) + [Ledger.createdAt, Ledger.updatedAt]
+        var arguments: [(any DatabaseValueConvertible)?] = [runID.timestamp, runID.isoTimestamp, status.rawValue]
+        arguments += values.map(\.value)
+        arguments += [timestamp, timestamp]
+        try db.execute(
+            sql: "INSERT INTO \(RunRecord.databaseTableName) (\(columns.map(\.name).joined(separator: ", "))) VALUES (\(databaseQuestionMarks(count: columns.count)))",
+            arguments: StatementArguments(arguments))
+    }
+
+    /// A known run: the status, the time, and only what the event says (nil keeps the column).
+    private static func updateRun(
+        _ runID: RunID, status: RunStatus, values: [(column: Column, value: (any DatabaseValueConvertible)?)], timestamp: String, in db: Database
+    ) throws {
+        let present = values.compactMap { column, value in value.map { column.set(to: $0) } }
+        try ledgerRow(runID).updateAll(db, [Ledger.status.set(to: status.rawValue), Ledger.updatedAt.set(to: timestamp)] + present)
     }
 
     /// The status a run in progress has after `incoming`: never backward (`RunStatus.rank`).
@@ -270,9 +174,8 @@ public final class PipelineDatabase: Sendable {
             var event = RunEvent(runID: runID, status: .completed)
             event.uploadedFiles = uploadedFiles
             try Self.upsert(event, timestamp: timestamp, in: db)
-            try db.execute(
-                sql: "UPDATE etl_runs SET upload_finished_at = ?, next_upload_at = NULL, error = NULL WHERE id = ? AND status = 'completed'",
-                arguments: [timestamp, runID.timestamp])
+            try Self.ledgerRow(runID).filter(Ledger.status == RunStatus.completed.rawValue).updateAll(
+                db, Ledger.uploadFinishedAt.set(to: timestamp), Ledger.nextUploadAt.set(to: nil), Ledger.error.set(to: nil))
         }
     }
 
@@ -285,21 +188,19 @@ public final class PipelineDatabase: Sendable {
     ) async throws -> (attempts: Int, nextAttemptAt: Date) {
         let timestamp = ISO8601.string(from: now)
         return try await pool.write { db in
-            let current = try String.fetchOne(db, sql: "SELECT status FROM etl_runs WHERE id = ?", arguments: [runID.timestamp])
+            let uploadAttempts = { try Int.fetchOne(db, Self.ledgerRow(runID).select(Ledger.uploadAttempts)) ?? 0 }
+            let current = try String.fetchOne(db, Self.ledgerRow(runID).select(Ledger.status))
             if current == RunStatus.completed.rawValue || current == RunStatus.failed.rawValue {
                 // A finished run is not reopened by a late failure (e.g. a re-delivery's upload).
-                let attempts = try Int.fetchOne(db, sql: "SELECT upload_attempts FROM etl_runs WHERE id = ?", arguments: [runID.timestamp]) ?? 0
-                return (attempts, now)
+                return (try uploadAttempts(), now)
             }
             var event = RunEvent(runID: runID, status: .uploadPending)
             event.error = error
             try Self.upsert(event, timestamp: timestamp, in: db)
-            let previous = try Int.fetchOne(db, sql: "SELECT upload_attempts FROM etl_runs WHERE id = ?", arguments: [runID.timestamp]) ?? 0
-            let attempts = previous + 1
+            let attempts = try uploadAttempts() + 1
             let next = now.addingTimeInterval(delay(attempts))
-            try db.execute(
-                sql: "UPDATE etl_runs SET upload_attempts = ?, next_upload_at = ? WHERE id = ?",
-                arguments: [attempts, ISO8601.string(from: next), runID.timestamp])
+            try Self.ledgerRow(runID).updateAll(
+                db, Ledger.uploadAttempts.set(to: attempts), Ledger.nextUploadAt.set(to: ISO8601.string(from: next)))
             return (attempts, next)
         }
     }
@@ -308,45 +209,43 @@ public final class PipelineDatabase: Sendable {
     /// catch-up scan retries them once their files are in place.
     public func runsFailedTransiently() async throws -> Set<RunID> {
         try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM etl_runs WHERE status = 'failed' AND failure_kind = 'transient' ORDER BY id")
+            try String.fetchAll(db, RunRecord
+                .select(Ledger.id)
+                .filter(Ledger.status == RunStatus.failed.rawValue && Ledger.failureKind == FailureKind.transient.rawValue)
+                .order(Ledger.id))
         }.compactMap(RunID.init).reduce(into: Set()) { $0.insert($1) }
     }
 
     /// Runs in `failed`, oldest first (what `saver --retry-failed` retries).
     public func failedRuns() async throws -> [RunID] {
         try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM etl_runs WHERE status = 'failed' ORDER BY id")
+            try String.fetchAll(db, RunRecord.select(Ledger.id).filter(Ledger.status == RunStatus.failed.rawValue).order(Ledger.id))
         }.compactMap(RunID.init)
     }
 
     /// Runs waiting for an upload retry whose `next_upload_at` has passed, oldest first.
     public func runsDueForUpload(at now: Date) async throws -> [RunID] {
         let timestamp = ISO8601.string(from: now)
+        let waiting = [RunStatus.uploadPending, .uploading].map(\.rawValue)
         return try await pool.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT id FROM etl_runs
-                WHERE status IN ('upload_pending', 'uploading') AND next_upload_at IS NOT NULL AND next_upload_at <= ?
-                ORDER BY next_upload_at, id
-                """, arguments: [timestamp])
+            try String.fetchAll(db, RunRecord
+                .select(Ledger.id)
+                .filter(waiting.contains(Ledger.status) && Ledger.nextUploadAt != nil && Ledger.nextUploadAt <= timestamp)
+                .order(Ledger.nextUploadAt, Ledger.id))
         }.compactMap(RunID.init)
     }
 
     /// The run's ledger row, nil when unknown.
     public func run(_ runID: RunID) async throws -> RunRecord? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM etl_runs WHERE id = ?", arguments: [runID.timestamp]).map(RunRecord.init(row:))
-        }
+        try await pool.read { db in try Self.ledgerRow(runID).fetchOne(db) }
     }
 
     /// The number of rows a table holds for a run (`raw_users`, `processed_users`, `invalid_users`).
     public func rowCount(_ table: LoadTable, runID: RunID) async throws -> Int {
         try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.rawValue) WHERE run_id = ?", arguments: [runID.timestamp]) ?? 0
+            try Int.fetchOne(db, sql: table.plan.countRunSQL, arguments: [runID.timestamp]) ?? 0
         }
     }
 
-    static func jsonArray(_ strings: [String]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: strings, options: [.withoutEscapingSlashes])) ?? Data("[]".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
+    static func jsonArray(_ strings: [String]) -> String { RunRecord.encodeStringArray(strings) }
 }

@@ -1,6 +1,7 @@
 import ETLCore
 import Foundation
 import GRDB
+import PipelineSchema
 #if canImport(GRDBSQLite)
 import GRDBSQLite
 #else
@@ -8,10 +9,19 @@ import SQLite3
 #endif
 
 /// The three per-row tables the saver fills, one per run file.
-public enum LoadTable: String, Sendable, CaseIterable {
-    case raw = "raw_users"
-    case processed = "processed_users"
-    case invalid = "invalid_users"
+public enum LoadTable: Sendable, CaseIterable {
+    case raw, processed, invalid
+
+    /// The table's name, from its record (`PipelineSchema`).
+    public var rawValue: String { plan.table }
+
+    var plan: LoadPlan {
+        switch self {
+        case .raw: LoadPlan.raw
+        case .processed: LoadPlan.processed
+        case .invalid: LoadPlan.invalid
+        }
+    }
 }
 
 public enum LoadingError: Error, CustomStringConvertible, Equatable {
@@ -66,76 +76,18 @@ public struct RunLoader: Sendable {
         return LoadResult(table: table, runID: runID, rows: rows, unparsedLines: unparsed, seconds: seconds)
     }
 
-    // MARK: - Per table
-
-    private static let rawSpec = FieldSpec(paths: ["id"])
-    private static let processedSpec = FieldSpec(paths: [
-        "id", "firstName", "lastName", "email", "age", "gender", "company.department",
-        "department_code", "company.department_code", "departmentCode",
-        "company.name", "company.title", "address.city", "address.country",
-    ])
-    private static let invalidSpec = FieldSpec(paths: ["id", "error_reason", "error_codes"])
-
-    private static func spec(for table: LoadTable) -> FieldSpec {
-        switch table {
-        case .raw: rawSpec
-        case .processed: processedSpec
-        case .invalid: invalidSpec
-        }
-    }
-
-    /// Parameters 1 and 2 are `run_id` and `line_no`; the record's text and `inserted_at` come last.
-    private static func insertSQL(for table: LoadTable) -> String {
-        let columns: [String]
-        switch table {
-        case .raw:
-            columns = ["run_id", "line_no", "user_id", "record", "inserted_at"]
-        case .processed:
-            columns = ["run_id", "line_no", "user_id", "first_name", "last_name", "email", "age", "gender", "department",
-                       "department_code", "company_name", "job_title", "city", "country", "record", "inserted_at"]
-        case .invalid:
-            columns = ["run_id", "line_no", "user_id", "error_reason", "error_codes", "record", "inserted_at"]
-        }
-        return "INSERT INTO \(table.rawValue) (\(columns.joined(separator: ", "))) VALUES (\(databaseQuestionMarks(count: columns.count)))"
-    }
-
-    /// Binds the columns between `line_no` and `record`; returns the next parameter index.
-    private static func bindColumns(_ table: LoadTable, _ binder: inout RowBinder, _ slots: UnsafePointer<ScanSlot>) -> Int32 {
-        switch table {
-        case .raw:
-            binder.integer(3, slots[0])
-            return 4
-        case .processed:
-            binder.integer(3, slots[0])
-            binder.text(4, slots[1])
-            binder.text(5, slots[2])
-            binder.text(6, slots[3])
-            binder.real(7, slots[4])
-            binder.text(8, slots[5])
-            binder.text(9, slots[6])
-            binder.text(10, slots[7].kind == .string ? slots[7] : slots[8].kind == .string ? slots[8] : slots[9])
-            binder.text(11, slots[10])
-            binder.text(12, slots[11])
-            binder.text(13, slots[12])
-            binder.text(14, slots[13])
-            return 15
-        case .invalid:
-            binder.integer(3, slots[0])
-            binder.text(4, slots[1])
-            binder.errorCodes(5, slots[2])
-            return 6
-        }
-    }
-
     /// Reads and scans the file on a thread of its own while this (GRDB's writer) thread
     /// inserts: with two cores the scan and SQLite overlap. Batches are bounded, so memory
     /// stays flat whatever the file size.
     static func load(path: String, into table: LoadTable, runID: String, insertedAt: String, db: Database) throws -> (rows: Int, unparsed: Int) {
-        try db.execute(sql: "DELETE FROM \(table.rawValue) WHERE run_id = ?", arguments: [runID])
-        let sql = insertSQL(for: table)
-        let statement = try db.makeStatement(sql: sql)
+        let plan = table.plan
+        try db.execute(sql: plan.deleteRunSQL, arguments: [runID])
+        // One prepared statement for every row of every load of this table.
+        let statement = try db.cachedStatement(sql: plan.insertSQL)
         let handle = statement.sqliteStatement
-        let spec = spec(for: table)
+        // Lines are bound with SQLITE_STATIC: no binding may outlive this load's buffers.
+        defer { sqlite3_clear_bindings(handle) }
+        let spec = plan.spec
         let channel = BatchChannel(capacity: 4)
         let producer = Thread {
             do {
@@ -150,26 +102,27 @@ public struct RunLoader: Sendable {
         defer { channel.cancel() }  // a failed insert stops the producer
 
         // run_id and inserted_at are the same for every row: bound once (reset keeps bindings).
-        let lastParameter = sqlite3_bind_parameter_count(handle)
-        _ = runID.withCString { sqlite3_bind_text(handle, 1, $0, -1, RowBinder.transient) }
-        _ = insertedAt.withCString { sqlite3_bind_text(handle, lastParameter, $0, -1, RowBinder.transient) }
+        _ = runID.withCString { sqlite3_bind_text(handle, plan.runIDParameter, $0, -1, RowBinder.transient) }
+        _ = insertedAt.withCString { sqlite3_bind_text(handle, plan.insertedAtParameter, $0, -1, RowBinder.transient) }
         var rows = 0
         var unparsed = 0
-        while let batch = try channel.take() {
-            unparsed += batch.unparsed
-            rows += try insert(batch, table: table, handle: handle, slotCount: spec.slotCount, sql: sql)
+        try plan.rowBindings.withUnsafeBufferPointer { bindings in
+            while let batch = try channel.take() {
+                unparsed += batch.unparsed
+                rows += try insert(batch, bindings: bindings, handle: handle, slotCount: spec.slotCount, sql: plan.insertSQL)
+            }
         }
         return (rows, unparsed)
     }
 
-    private static func insert(_ batch: LineBatch, table: LoadTable, handle: OpaquePointer, slotCount: Int, sql: String) throws -> Int {
+    private static func insert(
+        _ batch: LineBatch, bindings: UnsafeBufferPointer<RowBinding>, handle: OpaquePointer, slotCount: Int, sql: String
+    ) throws -> Int {
         try batch.withPointers { (bytes: UnsafePointer<UInt8>, lines: UnsafePointer<LineBatch.Line>, slots: UnsafePointer<ScanSlot>) throws -> Int in
             var line = 0
             while line < batch.count {
-                var binder = RowBinder(handle: handle, line: bytes + lines[line].start)
-                sqlite3_bind_int64(handle, 2, Int64(lines[line].number))
-                let next = bindColumns(table, &binder, slots + line * slotCount)
-                binder.bytes(next, start: 0, length: lines[line].length)
+                let binder = RowBinder(handle: handle, line: bytes + lines[line].start)
+                binder.bind(bindings, line: lines[line], slots: slots + line * slotCount)
                 let code = sqlite3_step(handle)
                 sqlite3_reset(handle)
                 guard code == SQLITE_DONE else {
@@ -233,6 +186,34 @@ struct RowBinder {
         self.handle = handle
         self.line = line
         chars = UnsafeRawPointer(line).assumingMemoryBound(to: CChar.self)
+    }
+
+    /// Binds every per-row parameter of `bindings` for `line`, whose scanned members are `slots`.
+    /// (A `while` over the pointer, not `for … in`: the iterator is not inlined in debug builds.)
+    func bind(_ bindings: UnsafeBufferPointer<RowBinding>, line: LineBatch.Line, slots: UnsafePointer<ScanSlot>) {
+        guard let first = bindings.baseAddress else { return }
+        var index = 0
+        while index < bindings.count {
+            let binding = first[index]
+            index += 1
+            let parameter = binding.parameter
+            switch binding.kind {
+            case .lineNumber: sqlite3_bind_int64(handle, parameter, Int64(line.number))
+            case .line: bytes(parameter, start: 0, length: line.length)
+            case .integer: integer(parameter, slots[binding.firstSlot])
+            case .text: text(parameter, slots[binding.firstSlot])
+            case .real: real(parameter, slots[binding.firstSlot])
+            case .errorCodes: errorCodes(parameter, slots[binding.firstSlot])
+            case .firstString: text(parameter, Self.firstString(slots + binding.firstSlot, count: binding.slotCount))
+            }
+        }
+    }
+
+    /// The first slot holding a string, else the last one (bound as NULL by `text`).
+    private static func firstString(_ slots: UnsafePointer<ScanSlot>, count: Int) -> ScanSlot {
+        var index = 0
+        while index < count - 1, slots[index].kind != .string { index += 1 }
+        return slots[index]
     }
 
     /// SQLite copies the value (for buffers that do not outlive the call).
@@ -312,7 +293,7 @@ struct RowBinder {
         }
         var json = "[]"
         if slot.kind == .string, let value = ScannedValue(slot, in: UnsafeBufferPointer(start: line, count: slot.start + slot.length))?.string {
-            json = PipelineDatabase.jsonArray([value])
+            json = RunRecord.encodeStringArray([value])
         }
         _ = json.withCString { sqlite3_bind_text(handle, index, $0, -1, Self.transient) }
     }

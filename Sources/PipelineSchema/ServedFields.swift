@@ -1,5 +1,8 @@
+import GRDB
+
 /// What the API may serve, table by table: an allow-list, declared once, here, beside the row
-/// types (the tables themselves are created by `PipelineDatabase`'s migrations).
+/// types. Served columns are named by their record's `Columns`, so the allow-list cannot name
+/// a column that does not exist (the tables themselves are made by `SchemaMigrations`).
 ///
 /// Whatever is not listed is never served: a new column, a new member of a stored record or
 /// a field a source adds tomorrow stays private until someone lists it here. The stored
@@ -25,42 +28,57 @@ public enum ServedFields {
         public let name: String
         public let kind: Kind
 
+        /// A member computed by the API's SQL, not a column (`raw_line_length`).
         public init(_ name: String, _ kind: Kind) {
             self.name = name
             self.kind = kind
+        }
+
+        /// A column of a record, served under its own name.
+        public init(_ column: Column, _ kind: Kind) {
+            self.init(column.name, kind)
         }
     }
 
     /// `etl_runs`: the ledger. Operational data only (ids, statuses, counts, file names,
     /// times, the last error), all of it served; the order is the order of the JSON members.
-    public static let etlRuns: [Field] = [
-        Field("id", .requiredText), Field("run_timestamp", .requiredText), Field("status", .requiredText),
-        Field("raw_file", .text), Field("processed_file", .text), Field("dlq_file", .text),
-        Field("extracted_count", .integer), Field("valid_count", .integer), Field("invalid_count", .integer),
-        Field("extract_started_at", .text), Field("extract_finished_at", .text),
-        Field("transform_started_at", .text), Field("transform_finished_at", .text),
-        Field("load_started_at", .text), Field("load_finished_at", .text), Field("upload_finished_at", .text),
-        Field("uploaded_files", .stringArray), Field("upload_attempts", .count), Field("next_upload_at", .text),
-        Field("error", .text), Field("created_at", .text), Field("updated_at", .text),
-    ]
+    public static let etlRuns: [Field] = {
+        typealias C = RunRecord.Columns
+        return [
+            Field(C.id, .requiredText), Field(C.runTimestamp, .requiredText), Field(C.status, .requiredText),
+            Field(C.rawFile, .text), Field(C.processedFile, .text), Field(C.dlqFile, .text),
+            Field(C.extractedCount, .integer), Field(C.validCount, .integer), Field(C.invalidCount, .integer),
+            Field(C.extractStartedAt, .text), Field(C.extractFinishedAt, .text),
+            Field(C.transformStartedAt, .text), Field(C.transformFinishedAt, .text),
+            Field(C.loadStartedAt, .text), Field(C.loadFinishedAt, .text), Field(C.uploadFinishedAt, .text),
+            Field(C.uploadedFiles, .stringArray), Field(C.uploadAttempts, .count), Field(C.nextUploadAt, .text),
+            Field(C.error, .text), Field(C.createdAt, .text), Field(C.updatedAt, .text),
+        ]
+    }()
 
     /// `processed_users`: the columns the loader extracted from a valid user, minus its
     /// `record` (the whole source object, which is never served).
-    public static let processedUsers: [Field] = [
-        Field("row_id", .integer), Field("run_id", .requiredText), Field("line_no", .integer), Field("user_id", .integer),
-        Field("first_name", .text), Field("last_name", .text), Field("email", .text), Field("age", .real),
-        Field("gender", .text), Field("department", .text), Field("department_code", .text),
-        Field("company_name", .text), Field("job_title", .text), Field("city", .text), Field("country", .text),
-        Field("inserted_at", .requiredText),
-    ]
+    public static let processedUsers: [Field] = {
+        typealias C = ProcessedUserRecord.Columns
+        return [
+            Field(C.rowID, .integer), Field(C.runID, .requiredText), Field(C.lineNo, .integer), Field(C.userID, .integer),
+            Field(C.firstName, .text), Field(C.lastName, .text), Field(C.email, .text), Field(C.age, .real),
+            Field(C.gender, .text), Field(C.department, .text), Field(C.departmentCode, .text),
+            Field(C.companyName, .text), Field(C.jobTitle, .text), Field(C.city, .text), Field(C.country, .text),
+            Field(C.insertedAt, .requiredText),
+        ]
+    }()
 
     /// `invalid_users`: the columns of a DLQ row, minus its `record`. `error_reason` is the
     /// transformer's own message (its member comes last in the line, and the loader keeps the
     /// last occurrence), which quotes at most 40 characters of the validated members only.
-    public static let invalidUsers: [Field] = [
-        Field("row_id", .integer), Field("run_id", .requiredText), Field("line_no", .integer), Field("user_id", .integer),
-        Field("error_reason", .text), Field("error_codes", .stringArray), Field("inserted_at", .requiredText),
-    ]
+    public static let invalidUsers: [Field] = {
+        typealias C = InvalidUserRecord.Columns
+        return [
+            Field(C.rowID, .integer), Field(C.runID, .requiredText), Field(C.lineNo, .integer), Field(C.userID, .integer),
+            Field(C.errorReason, .text), Field(C.errorCodes, .stringArray), Field(C.insertedAt, .requiredText),
+        ]
+    }()
 
     /// Members read out of an `invalid_users.record` that is a JSON object (a user that
     /// failed validation), served under the second name: a string, or null for anything else.

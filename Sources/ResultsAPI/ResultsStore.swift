@@ -2,6 +2,7 @@ import ETLCore
 import Foundation
 import GRDB
 import Logging
+import PipelineSchema
 import Synchronization
 
 /// The API's view of the saver's database: opened read-only, lazily. Until the file exists
@@ -46,7 +47,7 @@ public final class ResultsStore: Sendable {
     public func state() async -> State {
         guard FileManager.default.fileExists(atPath: path) else { return .missing }
         do {
-            _ = try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM etl_runs") }
+            _ = try await read { db in try RunRecord.fetchCount(db) }
             return .ok
         } catch {
             return .unavailable

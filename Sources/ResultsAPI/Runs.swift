@@ -31,6 +31,10 @@ enum RunQueries {
     /// (`/etl_runs`, `/etl_runs/{id}`, `/health`) writes it through this.
     static let served = ServedRows(ServedFields.etlRuns)
     static let columns = served.columns
+    private typealias Runs = RunRecord.Columns
+    private static let table = RunRecord.databaseTableName
+    private static let newestFirst = "ORDER BY \(Runs.runTimestamp.name) DESC, \(Runs.id.name) DESC"
+    private static let statusIsNullOrFirstArgument = "(?1 IS NULL OR \(Runs.status.name) = ?1)"
 
     /// The list, written straight to JSON: `/etl_runs` is the hottest route (the frontend
     /// polls it), and this is several times cheaper than `Codable` + `JSONEncoder`.
@@ -45,25 +49,25 @@ enum RunQueries {
     }
 
     private static let listSQL = """
-        SELECT \(columns) FROM etl_runs
-        WHERE (?1 IS NULL OR status = ?1)
-        ORDER BY run_timestamp DESC, id DESC
+        SELECT \(columns) FROM \(table)
+        WHERE \(statusIsNullOrFirstArgument)
+        \(newestFirst)
         LIMIT ?2 OFFSET ?3
         """
 
     private static func count(status: String?, db: Database) throws -> Int {
         try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT COUNT(*) FROM etl_runs WHERE (?1 IS NULL OR status = ?1)"), arguments: [status]) ?? 0
+            db.cachedStatement(sql: "SELECT COUNT(*) FROM \(table) WHERE \(statusIsNullOrFirstArgument)"), arguments: [status]) ?? 0
     }
 
     /// One run as JSON; nil when unknown.
     static func one(_ id: RunID, db: Database) throws -> [UInt8]? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs WHERE id = ?", arguments: [id.timestamp]).map(json)
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM \(table) WHERE \(Runs.id.name) = ?", arguments: [id.timestamp]).map(json)
     }
 
     /// The newest run as JSON; nil when there is none.
     static func latest(db: Database) throws -> [UInt8]? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM etl_runs ORDER BY run_timestamp DESC, id DESC LIMIT 1").map(json)
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM \(table) \(newestFirst) LIMIT 1").map(json)
     }
 
     private static func json(_ row: Row) -> [UInt8] {

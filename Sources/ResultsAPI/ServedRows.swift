@@ -2,8 +2,8 @@ import GRDB
 import PipelineSchema
 
 /// Writes rows as the allow-list (`ServedFields`) says: the SELECT lists exactly the
-/// allow-listed columns, in order, and each value is written by its declared kind. Nothing
-/// else of a row can reach a response.
+/// allow-listed columns, and each value is read by its column's name and written by its
+/// declared kind. Nothing else of a row can reach a response.
 struct ServedRows {
     let fields: [ServedFields.Field]
     /// `"name":` for each field, computed once.
@@ -17,12 +17,13 @@ struct ServedRows {
     /// The column list for `SELECT`: the allow-listed names, and only them.
     var columns: String { fields.map(\.name).joined(separator: ", ") }
 
-    /// Writes the members of one row of `SELECT \(columns), …`, starting at column `offset`,
-    /// into the object being written (the caller opens and closes it).
-    func writeMembers(_ row: Row, from offset: Int = 0, into writer: inout JSONWriter) {
+    /// Writes the members of one row of `SELECT \(columns), …` into the object being
+    /// written (the caller opens and closes it). By name: a cursor's row looks names up in a
+    /// dictionary built once per statement, so this costs about what an index does.
+    func writeMembers(_ row: Row, into writer: inout JSONWriter) {
         for (index, field) in fields.enumerated() {
             writer.key(prefix: keyPrefixes[index])
-            Self.write(row, column: offset + index, as: field.kind, into: &writer)
+            Self.write(row, column: field.name, as: field.kind, into: &writer)
         }
     }
 
@@ -32,7 +33,7 @@ struct ServedRows {
         writer.endObject()
     }
 
-    static func write(_ row: Row, column: Int, as kind: ServedFields.Field.Kind, into writer: inout JSONWriter) {
+    static func write(_ row: Row, column: String, as kind: ServedFields.Field.Kind, into writer: inout JSONWriter) {
         switch kind {
         case .requiredText: writer.string((row[column] as String?) ?? "")
         case .text: writer.string(row[column] as String?)

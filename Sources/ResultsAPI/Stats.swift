@@ -1,6 +1,7 @@
 import ETLCore
 import GRDB
 import NIOCore
+import PipelineSchema
 
 /// `GET /stats` (optionally `run_id`): what the charts need in one answer: totals, valid
 /// users per department, invalid users per error code, and valid/invalid counts per run
@@ -8,13 +9,21 @@ import NIOCore
 enum StatsQueries {
     static let maxRuns = 1000
 
+    private typealias Runs = RunRecord.Columns
+    private typealias Users = ProcessedUserRecord.Columns
+    private static let runsTable = RunRecord.databaseTableName
+    private static let processedTable = ProcessedUserRecord.databaseTableName
+    private static let invalidTable = InvalidUserRecord.databaseTableName
+    /// The name of every `COUNT(*)` below, read back by name.
+    private static let count = "count"
+
     /// Nil when `runID` names no run (a 404 for the caller).
     static func stats(runID: RunIDText?, db: Database) throws -> ByteBuffer? {
         var filter = SQLFilter()
         if let runID {
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM etl_runs WHERE id = ?)", arguments: [runID.timestamp]) == true
-            else { return nil }
-            filter.add("run_id = ?", runID.timestamp)
+            guard try RunRecord.filter(key: runID.timestamp).isEmpty(db) == false else { return nil }
+            // `run_id` of both user tables (the same column name in each).
+            filter.add("\(Users.runID.name) = ?", runID.timestamp)
         }
         var writer = JSONWriter()
         writer.beginObject()
@@ -29,9 +38,9 @@ enum StatsQueries {
 
     private static func writeTotals(runID: RunIDText?, filter: SQLFilter, db: Database, into writer: inout JSONWriter) throws {
         let arguments = StatementArguments(filter.arguments)
-        let runs = runID == nil ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM etl_runs") ?? 0 : 1
-        let processed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processed_users \(filter.whereClause)", arguments: arguments) ?? 0
-        let invalid = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM invalid_users \(filter.whereClause)", arguments: arguments) ?? 0
+        let runs = runID == nil ? try RunRecord.fetchCount(db) : 1
+        let processed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(processedTable) \(filter.whereClause)", arguments: arguments) ?? 0
+        let invalid = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(invalidTable) \(filter.whereClause)", arguments: arguments) ?? 0
         writer.beginObject()
         writer.key("runs"); writer.integer(runs)
         writer.key("processed_users"); writer.integer(processed)
@@ -40,16 +49,17 @@ enum StatsQueries {
     }
 
     private static func writeDepartments(filter: SQLFilter, db: Database, into writer: inout JSONWriter) throws {
+        let (department, code) = (Users.department.name, Users.departmentCode.name)
         let rows = try Row.fetchCursor(db, sql: """
-            SELECT department, department_code, COUNT(*) FROM processed_users \(filter.whereClause)
-            GROUP BY department, department_code ORDER BY COUNT(*) DESC, department
+            SELECT \(department), \(code), COUNT(*) AS \(count) FROM \(processedTable) \(filter.whereClause)
+            GROUP BY \(department), \(code) ORDER BY COUNT(*) DESC, \(department)
             """, arguments: StatementArguments(filter.arguments))
         writer.beginArray()
         while let row = try rows.next() {
             writer.beginObject()
-            writer.key("department"); writer.string(row[0])
-            writer.key("department_code"); writer.string(row[1])
-            writer.key("count"); writer.integer(row[2] as Int64?)
+            writer.key("department"); writer.string(row[department])
+            writer.key("department_code"); writer.string(row[code])
+            writer.key("count"); writer.integer(row[count] as Int64?)
             writer.endObject()
         }
         writer.endArray()
@@ -57,33 +67,32 @@ enum StatsQueries {
 
     private static func writeErrorCodes(filter: SQLFilter, db: Database, into writer: inout JSONWriter) throws {
         let rows = try Row.fetchCursor(db, sql: """
-            SELECT code.value, COUNT(*) FROM invalid_users, json_each(\(UserQueries.validErrorCodes)) AS code
+            SELECT code.value AS error_code, COUNT(*) AS \(count) FROM \(invalidTable), json_each(\(UserQueries.validErrorCodes)) AS code
             \(filter.whereClause) GROUP BY code.value ORDER BY COUNT(*) DESC, code.value
             """, arguments: StatementArguments(filter.arguments))
         writer.beginArray()
         while let row = try rows.next() {
             writer.beginObject()
-            writer.key("error_code"); writer.string(row[0])
-            writer.key("count"); writer.integer(row[1] as Int64?)
+            writer.key("error_code"); writer.string(row["error_code"])
+            writer.key("count"); writer.integer(row[count] as Int64?)
             writer.endObject()
         }
         writer.endArray()
     }
 
     private static func writeRuns(runID: RunIDText?, db: Database, into writer: inout JSONWriter) throws {
+        // Served under the column names: the strings, then the counts.
+        let texts = [Runs.id, Runs.runTimestamp, Runs.status].map(\.name)
+        let counts = [Runs.extractedCount, Runs.validCount, Runs.invalidCount].map(\.name)
         let rows = try Row.fetchCursor(db, sql: """
-            SELECT id, run_timestamp, status, extracted_count, valid_count, invalid_count FROM etl_runs
-            WHERE (?1 IS NULL OR id = ?1) ORDER BY run_timestamp DESC, id DESC LIMIT ?2
+            SELECT \((texts + counts).joined(separator: ", ")) FROM \(runsTable)
+            WHERE (?1 IS NULL OR \(Runs.id.name) = ?1) ORDER BY \(Runs.runTimestamp.name) DESC, \(Runs.id.name) DESC LIMIT ?2
             """, arguments: [runID?.timestamp, maxRuns])
         writer.beginArray()
         while let row = try rows.next() {
             writer.beginObject()
-            writer.key("id"); writer.string(row[0])
-            writer.key("run_timestamp"); writer.string(row[1])
-            writer.key("status"); writer.string(row[2])
-            writer.key("extracted_count"); writer.integer(row[3] as Int64?)
-            writer.key("valid_count"); writer.integer(row[4] as Int64?)
-            writer.key("invalid_count"); writer.integer(row[5] as Int64?)
+            for name in texts { writer.key(name); writer.string(row[name] as String?) }
+            for name in counts { writer.key(name); writer.integer(row[name] as Int64?) }
             writer.endObject()
         }
         writer.endArray()

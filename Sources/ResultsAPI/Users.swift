@@ -21,15 +21,17 @@ struct ProcessedUsersQuery: Sendable {
         search = parameters.string("q")
     }
 
+    private typealias Columns = ProcessedUserRecord.Columns
+
     var filter: SQLFilter {
         var filter = SQLFilter()
-        if let runID { filter.add("run_id = ?", runID.timestamp) }
-        if let department { filter.add("department = ?", department) }
-        if let departmentCode { filter.add("department_code = ?", departmentCode) }
+        if let runID { filter.add("\(Columns.runID.name) = ?", runID.timestamp) }
+        if let department { filter.add("\(Columns.department.name) = ?", department) }
+        if let departmentCode { filter.add("\(Columns.departmentCode.name) = ?", departmentCode) }
         if let search {
             let pattern = SQLFilter.containsPattern(search)
-            filter.add(#"(first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\')"#,
-                       pattern, pattern, pattern)
+            let searched = [Columns.firstName, Columns.lastName, Columns.email].map { #"\#($0.name) LIKE ? ESCAPE '\'"# }
+            filter.add("(\(searched.joined(separator: " OR ")))", values: Array(repeating: pattern, count: searched.count))
         }
         return filter
     }
@@ -52,9 +54,11 @@ struct InvalidUsersQuery: Sendable {
         search = parameters.string("q")
     }
 
+    private typealias Columns = InvalidUserRecord.Columns
+
     var filter: SQLFilter {
         var filter = SQLFilter()
-        if let runID { filter.add("run_id = ?", runID.timestamp) }
+        if let runID { filter.add("\(Columns.runID.name) = ?", runID.timestamp) }
         if let errorCode {
             filter.add("EXISTS (SELECT 1 FROM json_each(\(UserQueries.validErrorCodes)) WHERE value = ?)", errorCode)
         }
@@ -63,10 +67,11 @@ struct InvalidUsersQuery: Sendable {
             // are strings (as served): matching the record text, or an object someone put in
             // `firstName`, would let a client probe for a password or a card number by guessing.
             let pattern = SQLFilter.containsPattern(search)
+            let record = Columns.record.name
             let members = ServedFields.invalidRecordMembers.map { member, _ in
-                #"(json_type(record, '$.\#(member)') = 'text' AND json_extract(record, '$.\#(member)') LIKE ? ESCAPE '\')"#
+                #"(json_type(\#(record), '$.\#(member)') = 'text' AND json_extract(\#(record), '$.\#(member)') LIKE ? ESCAPE '\')"#
             }
-            filter.add("(json_valid(record) AND (\(members.joined(separator: " OR "))))",
+            filter.add("(json_valid(\(record)) AND (\(members.joined(separator: " OR "))))",
                        values: Array(repeating: pattern, count: members.count))
         }
         return filter
@@ -75,7 +80,10 @@ struct InvalidUsersQuery: Sendable {
 
 enum UserQueries {
     /// `error_codes` as a JSON array SQLite can iterate even if a row holds something else.
-    static let validErrorCodes = "CASE WHEN json_valid(error_codes) AND json_type(error_codes) = 'array' THEN error_codes ELSE '[]' END"
+    static let validErrorCodes: String = {
+        let codes = InvalidUserRecord.Columns.errorCodes.name
+        return "CASE WHEN json_valid(\(codes)) AND json_type(\(codes)) = 'array' THEN \(codes) ELSE '[]' END"
+    }()
 
     /// The allow-listed columns (`ServedFields`); the stored `record` is never selected whole.
     static let processedServed = ServedRows(ServedFields.processedUsers)
@@ -83,31 +91,38 @@ enum UserQueries {
 
     /// SQL reading only the allow-listed members out of a DLQ record: a member that is a JSON
     /// string (null otherwise), and the byte length of an unparseable line's text, never the
-    /// text. The member names are constants of `ServedFields`, not client input.
+    /// text; each named as it is served. The member names are constants of `ServedFields`,
+    /// not client input.
     static let invalidRecordColumns: String = {
-        let members = ServedFields.invalidRecordMembers.map { member, _ in
-            "CASE WHEN json_valid(record) THEN (CASE WHEN json_type(record, '$.\(member)') = 'text' "
-                + "THEN json_extract(record, '$.\(member)') END) END"
+        let record = InvalidUserRecord.Columns.record.name
+        let members = ServedFields.invalidRecordMembers.map { member, servedAs in
+            "CASE WHEN json_valid(\(record)) THEN (CASE WHEN json_type(\(record), '$.\(member)') = 'text' "
+                + "THEN json_extract(\(record), '$.\(member)') END) END AS \(servedAs)"
         }
         // A record that is not JSON at all (written by something else than the transformer)
         // is an unparseable line too.
         let line = ServedFields.unparsedLineMember
-        let length = "CASE WHEN NOT json_valid(record) THEN length(CAST(record AS BLOB)) "
-            + "WHEN json_type(record, '$.\(line)') = 'text' THEN length(CAST(json_extract(record, '$.\(line)') AS BLOB)) END"
+        let length = "CASE WHEN NOT json_valid(\(record)) THEN length(CAST(\(record) AS BLOB)) "
+            + "WHEN json_type(\(record), '$.\(line)') = 'text' THEN length(CAST(json_extract(\(record), '$.\(line)') AS BLOB)) END "
+            + "AS \(ServedFields.unparsedLineLength.name)"
         return (members + [length]).joined(separator: ", ")
     }()
 
-    private static let invalidRecordKeyPrefixes: [[UInt8]] =
-        ServedFields.invalidRecordMembers.map { Array("\"\($0.servedAs)\":".utf8) }
+    private static let invalidRecordKeyPrefixes: [(name: String, prefix: [UInt8])] =
+        ServedFields.invalidRecordMembers.map { ($0.servedAs, Array("\"\($0.servedAs)\":".utf8)) }
+
+    /// Newest run first, each run in file order: the UNIQUE (run_id, line_no) index serves
+    /// it; SQLite sorts only within one run. (Both user tables name these columns alike.)
+    private static let newestRunFirst =
+        "ORDER BY \(ProcessedUserRecord.Columns.runID.name) DESC, \(ProcessedUserRecord.Columns.lineNo.name)"
 
     static func processed(_ query: ProcessedUsersQuery, db: Database) throws -> Page {
         let filter = query.filter
-        let total = try count(table: "processed_users", filter: filter, db: db)
-        // (run_id DESC, line_no): newest run first, each run in file order. The UNIQUE
-        // (run_id, line_no) index serves it; SQLite sorts only within one run.
+        let table = ProcessedUserRecord.databaseTableName
+        let total = try count(table: table, filter: filter, db: db)
         let sql = """
-            SELECT \(processedServed.columns) FROM processed_users \(filter.whereClause)
-            ORDER BY run_id DESC, line_no LIMIT ? OFFSET ?
+            SELECT \(processedServed.columns) FROM \(table) \(filter.whereClause)
+            \(newestRunFirst) LIMIT ? OFFSET ?
             """
         var writer = JSONWriter(capacity: 512 * min(query.limit, 100))
         writer.beginArray()
@@ -119,10 +134,11 @@ enum UserQueries {
 
     static func invalid(_ query: InvalidUsersQuery, db: Database) throws -> Page {
         let filter = query.filter
-        let total = try count(table: "invalid_users", filter: filter, db: db)
+        let table = InvalidUserRecord.databaseTableName
+        let total = try count(table: table, filter: filter, db: db)
         let sql = """
-            SELECT \(invalidServed.columns), \(invalidRecordColumns) FROM invalid_users \(filter.whereClause)
-            ORDER BY run_id DESC, line_no LIMIT ? OFFSET ?
+            SELECT \(invalidServed.columns), \(invalidRecordColumns) FROM \(table) \(filter.whereClause)
+            \(newestRunFirst) LIMIT ? OFFSET ?
             """
         var writer = JSONWriter(capacity: 512 * min(query.limit, 100))
         writer.beginArray()
@@ -135,14 +151,13 @@ enum UserQueries {
     private static func writeInvalid(_ row: Row, into writer: inout JSONWriter) {
         writer.beginObject()
         invalidServed.writeMembers(row, into: &writer)
-        var column = invalidServed.fields.count
-        for prefix in invalidRecordKeyPrefixes {
+        for (name, prefix) in invalidRecordKeyPrefixes {
             writer.key(prefix: prefix)
-            writer.string(row[column] as String?)
-            column += 1
+            writer.string(row[name] as String?)
         }
-        writer.key(ServedFields.unparsedLineLength.name)
-        writer.integer(row[column] as Int64?)
+        let length = ServedFields.unparsedLineLength.name
+        writer.key(length)
+        writer.integer(row[length] as Int64?)
         writer.endObject()
     }
 

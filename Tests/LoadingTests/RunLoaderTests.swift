@@ -1,6 +1,7 @@
 import ETLCore
 import Foundation
 import GRDB
+import PipelineSchema
 import Testing
 @testable import Loading
 
@@ -109,6 +110,26 @@ import Testing
             _ = try await RunLoader(database: database).load(missing, into: .processed, runID: runID)
         }
         #expect(LoadingError.missingFile(path: "/x", table: "raw_users").description.contains("/x"))
+    }
+
+    /// The loader inserts every column of each record but `row_id`, in the table's order: the
+    /// statements are built from the records, and are the ones it used before (issue 10).
+    @Test func theInsertStatementsAreBuiltFromTheRecords() {
+        func insertable(_ keys: [some CodingKey]) -> [String] { keys.map(\.stringValue).filter { $0 != "row_id" } }
+        #expect(LoadTable.raw.plan.columns == insertable(RawUserRecord.CodingKeys.allCases))
+        #expect(LoadTable.processed.plan.columns == insertable(ProcessedUserRecord.CodingKeys.allCases))
+        #expect(LoadTable.invalid.plan.columns == insertable(InvalidUserRecord.CodingKeys.allCases))
+        #expect(LoadTable.raw.plan.insertSQL
+            == "INSERT INTO raw_users (run_id, line_no, user_id, record, inserted_at) VALUES (\(databaseQuestionMarks(count: 5)))")
+        #expect(LoadTable.processed.plan.insertSQL == """
+            INSERT INTO processed_users (run_id, line_no, user_id, first_name, last_name, email, age, gender, department, \
+            department_code, company_name, job_title, city, country, record, inserted_at) VALUES (\(databaseQuestionMarks(count: 16)))
+            """)
+        #expect(LoadTable.invalid.plan.insertSQL == """
+            INSERT INTO invalid_users (run_id, line_no, user_id, error_reason, error_codes, record, inserted_at) \
+            VALUES (\(databaseQuestionMarks(count: 7)))
+            """)
+        #expect(LoadTable.allCases.map(\.rawValue) == ["raw_users", "processed_users", "invalid_users"])
     }
 
     /// Set LOADING_BENCHMARK_LINES (e.g. 1000000) to measure; skipped otherwise. The floor is
