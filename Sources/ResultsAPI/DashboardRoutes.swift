@@ -1,3 +1,4 @@
+import ETLCore
 import Foundation
 import Hummingbird
 import Synchronization
@@ -6,8 +7,9 @@ import Synchronization
 /// page, see `Dashboard.html`) and `GET /assets/chart.js` (Chart.js, from the Debian package
 /// `libjs-chart.js`; without it the page still shows its tables).
 public enum Dashboard {
-    /// Where Debian's `libjs-chart.js` installs its UMD build (it defines `window.Chart`).
-    public static let defaultChartJSPath = "/usr/share/javascript/chart.js/chart.min.js"
+    /// Where Debian's `libjs-chart.js` installs its UMD build (it defines `window.Chart`):
+    /// `CHARTJS_PATH`'s default.
+    public static let defaultChartJSPath = Settings.chartJSPath.defaultValue
 
     /// The page, encoded once.
     static let pageBuffer = ByteBuffer(string: html)

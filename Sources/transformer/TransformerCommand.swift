@@ -1,4 +1,5 @@
 import ArgumentParser
+import ETLCommandLine
 import ETLCore
 import Foundation
 import Handoff
@@ -20,26 +21,23 @@ struct Transformer: AsyncParsableCommand {
             handles every run announced by the extractor. SIGTERM/SIGINT finish the current run and exit 0.
             """)
 
+    @OptionGroup var configurationOptions: ConfigurationOptions
+
     func run() async throws {
-        let configuration = loadConfigurationOrExit(TransformerConfiguration.init)
-        let departments: DepartmentLookup
-        do {
-            departments = try DepartmentLookup(contentsOf: configuration.departmentsCSV)
-        } catch {
-            Self.fail("configuration error: DEPARTMENTS_CSV='\(configuration.departmentsCSV.path)' is invalid: \(error)")
+        guard let configuration = configurationOptions.configurationToRun(TransformerConfiguration.self) else { return }
+        let departments = requireValid(Settings.departmentsCSV, configuration.departmentsCSV.path,
+                                       expected: "a readable CSV with columns department,department_code") {
+            try DepartmentLookup(contentsOf: configuration.departmentsCSV)
         }
 
         PipelineLogging.bootstrap(level: configuration.common.logLevel)
         let logger = Logger(label: "transformer")
 
-        let queue: RedisRunEventQueue
-        do {
-            queue = try RedisRunEventQueue(
+        // The message shows the URL without its password (REDIS_URL is a masked setting).
+        let queue = requireValid(Settings.redisURL, configuration.common.redisURL, expected: "a URL the Redis client accepts") {
+            try RedisRunEventQueue(
                 url: configuration.common.redisURL, eventKey: configuration.common.eventKey, logger: logger,
                 claimIdleMilliseconds: Int(configuration.common.claimIdleSeconds * 1000))
-        } catch {
-            // The URL is not printed: it may hold the Redis password.
-            Self.fail("configuration error: \(error)")
         }
 
         let service = TransformerService(
@@ -47,11 +45,5 @@ struct Transformer: AsyncParsableCommand {
         let group = ServiceGroup(
             services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
-    }
-
-    /// Prints a start-up error to stderr and exits 2 (a bad configuration).
-    private static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        Foundation.exit(2)
     }
 }
