@@ -10,7 +10,9 @@
 # Everything it creates lives in the repository: run/ (pid files, redis data, sshd config),
 # logs/<service>.log, data/, database/, sftp_data/, ssh_keys/. It never edits .env: the
 # variables the stack owns (Redis URL, SFTP endpoint and keys, fixture URL) are exported to
-# the processes it starts, and the environment wins over .env.
+# the processes it starts, and the environment wins over .env. What the services will read
+# from the environment and .env it asks them (`<service> --print-configuration`) after the
+# build, rather than parsing .env and repeating the defaults here.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
