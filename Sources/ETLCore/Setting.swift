@@ -140,11 +140,8 @@ extension Setting where Value == URL {
     }
 
     /// An absolute URL with one of `schemes` and a host.
-    public static func url(
-        _ name: String, default url: String, schemes: Set<String>, _ documentation: String,
-        mask: (@Sendable (String) -> String)? = nil
-    ) -> Setting {
-        Setting(name, default: .text(url), documentation, mask: mask) { text throws(SettingExpectation) in
+    public static func url(_ name: String, default url: String, schemes: Set<String>, _ documentation: String) -> Setting {
+        Setting(name, default: .text(url), documentation) { text throws(SettingExpectation) in
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), schemes.contains(scheme),
                 url.host != nil
             else {

@@ -13,7 +13,7 @@ struct ExtractorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extractor",
         abstract: "Pages users out of the source API into DATA_DIR/raw_users and announces each run.",
-        discussion: "Configured by environment variables (and .env); see the README.")
+        discussion: "Configured by environment variables (and .env): --print-configuration lists them, the README explains them.")
 
     @Flag(help: "Run one extraction and exit: 0 on success, 1 on a failed run (reason on stderr), 2 on bad configuration, 3 when another extraction holds DATA_DIR (its run named on stderr).")
     var once = false

@@ -16,8 +16,8 @@ struct Transformer: AsyncParsableCommand {
         commandName: "transformer",
         abstract: "Validate and enrich raw user files into processed and dead-letter files.",
         discussion: """
-            Reads DATA_DIR, REDIS_URL, DEPARTMENTS_CSV, AGE_MIN, AGE_MAX, RETRY_*, LOG_LEVEL from the \
-            environment and .env. On start it transforms any raw file not transformed yet, then \
+            Configured by the environment and .env (--print-configuration lists the variables). \
+            On start it transforms any raw file not transformed yet, then \
             handles every run announced by the extractor. SIGTERM/SIGINT finish the current run and exit 0.
             """)
 
