@@ -24,11 +24,7 @@ struct ExtractorCommand: AsyncParsableCommand {
         guard let configuration = configurationOptions.configurationToRun(ExtractorConfiguration.self) else { return }
         PipelineLogging.bootstrap(level: configuration.common.logLevel)
         let logger = Logger(label: "extractor")
-        let queue = requireValid(Settings.redisURL, configuration.common.redisURL, expected: "a URL the Redis client accepts") {
-            try RedisRunEventQueue(
-                url: configuration.common.redisURL, eventKey: configuration.common.eventKey, logger: logger,
-                claimIdleMilliseconds: Int(configuration.common.claimIdleSeconds * 1000))
-        }
+        let queue = RedisRunEventQueue.forStage(configuration.common, logger: logger)
         let clock = SystemClock()
         // One breaker for the process: failures count across pages and runs.
         let breaker = CircuitBreaker(

@@ -54,11 +54,7 @@ struct SaverCommand: AsyncParsableCommand {
             logger.critical("cannot open the database", metadata: ["path": "\(config.databasePath)", "error": "\(error)"])
             throw ExitCode(1)
         }
-        let queue = requireValid(Settings.redisURL, config.common.redisURL, expected: "a URL the Redis client accepts") {
-            try RedisRunEventQueue(
-                url: config.common.redisURL, eventKey: config.common.eventKey, logger: logger,
-                claimIdleMilliseconds: Int(config.common.claimIdleSeconds * 1000))
-        }
+        let queue = RedisRunEventQueue.forStage(config.common, logger: logger)
         let uploader = SFTPRunFileUploader(configuration: config.sftp, logger: logger)
         let saver = SaverService(
             database: database, queue: queue, uploader: uploader, dataDirectory: config.common.dataDirectory,
@@ -75,9 +71,7 @@ struct SaverCommand: AsyncParsableCommand {
     /// `--retry RUN_ID` / `--retry-failed`: announces, prints one line per run, exits.
     private func runRetry(_ config: SaverConfiguration, logger: Logger) async throws {
         let database = try PipelineDatabase(path: config.databasePath)
-        let queue = requireValid(Settings.redisURL, config.common.redisURL, expected: "a URL the Redis client accepts") {
-            try RedisRunEventQueue(url: config.common.redisURL, eventKey: config.common.eventKey, logger: logger)
-        }
+        let queue = RedisRunEventQueue.forStage(config.common, logger: logger)
         let retry = RunRetry(database: database, queue: queue, dataDirectory: config.common.dataDirectory, logger: logger)
         var outcomes: [(RunID, Result<HandoffPoint, any Error>)] = []
         if let retryRunID, let runID = RunID(retryRunID) {

@@ -33,12 +33,7 @@ struct Transformer: AsyncParsableCommand {
         PipelineLogging.bootstrap(level: configuration.common.logLevel)
         let logger = Logger(label: "transformer")
 
-        // The message shows the URL without its password (REDIS_URL is a masked setting).
-        let queue = requireValid(Settings.redisURL, configuration.common.redisURL, expected: "a URL the Redis client accepts") {
-            try RedisRunEventQueue(
-                url: configuration.common.redisURL, eventKey: configuration.common.eventKey, logger: logger,
-                claimIdleMilliseconds: Int(configuration.common.claimIdleSeconds * 1000))
-        }
+        let queue = RedisRunEventQueue.forStage(configuration.common, logger: logger)
 
         let service = TransformerService(
             configuration: configuration, departments: departments, queue: queue, logger: logger)
