@@ -5,7 +5,8 @@ import PackageDescription
 // Every C library sits behind its own system-library target and one typed Swift wrapper.
 let package = Package(
     name: "swift-etl-pipeline",
-    platforms: [.macOS(.v14)],
+    // macOS 15: swift-configuration's availability floor.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "extractor", targets: ["extractor"]),
         .executable(name: "transformer", targets: ["transformer"]),
@@ -26,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // HMAC-SHA256 of hand-off events (Foundation has no HMAC on Linux).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Environment (and the parsed .env) through one ConfigReader; default traits only.
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -41,6 +44,12 @@ let package = Package(
         // MARK: Shared pipeline vocabulary: configuration, runs, files, clock, retry policy
         .target(name: "ETLCore", dependencies: [
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Configuration", package: "swift-configuration"),
+        ]),
+        // The configuration flags every executable shares (--print-configuration)
+        .target(name: "ETLCommandLine", dependencies: [
+            "ETLCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The SQLite row types the saver writes and the api reads
         .target(name: "PipelineSchema", dependencies: [
@@ -98,24 +107,24 @@ let package = Package(
 
         // MARK: Executables (parse arguments, read configuration, run services)
         .executableTarget(name: "extractor", dependencies: [
-            "Extraction", "ETLCore", "Handoff",
+            "Extraction", "ETLCore", "ETLCommandLine", "Handoff",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "transformer", dependencies: [
-            "Transformation", "ETLCore", "Handoff",
+            "Transformation", "ETLCore", "ETLCommandLine", "Handoff",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "saver", dependencies: [
-            "Loading", "ETLCore",
+            "Loading", "ETLCore", "ETLCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "api", dependencies: [
-            "ResultsAPI", "ETLCore",
+            "ResultsAPI", "ETLCore", "ETLCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -132,7 +141,10 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["ETLCore", "RedisClient"], path: "Tests/TestSupport"),
-        .testTarget(name: "ETLCoreTests", dependencies: ["ETLCore", "TestSupport"]),
+        .testTarget(name: "ETLCoreTests", dependencies: [
+            "ETLCore", "TestSupport",
+            .product(name: "Configuration", package: "swift-configuration"),
+        ]),
         .testTarget(name: "ExtractionTests", dependencies: [
             "Extraction", "ETLCore", "Handoff", "CurlHTTP", "FixtureSource", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -10,7 +10,9 @@
 # Everything it creates lives in the repository: run/ (pid files, redis data, sshd config),
 # logs/<service>.log, data/, database/, sftp_data/, ssh_keys/. It never edits .env: the
 # variables the stack owns (Redis URL, SFTP endpoint and keys, fixture URL) are exported to
-# the processes it starts, and the environment wins over .env.
+# the processes it starts, and the environment wins over .env. What the services will read
+# from the environment and .env it asks them (`<service> --print-configuration`) after the
+# build, rather than parsing .env and repeating the defaults here.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -78,37 +80,30 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------
-# Configuration: environment first, then .env, then the default (as the services do).
+# Configuration: asked of the built services themselves, so .env parsing and the defaults
+# live in one place (Sources/ETLCore/Settings.swift). Each prints what it resolves from the
+# environment, .env and its defaults as .env lines, a default commented out (`#NAME=value`).
 
-dotenv_value() {
-    local name="$1" line value=""
-    local found=false
-    [[ -f "${ROOT}/.env" ]] || return 1
-    while IFS= read -r line || [[ -n "$line" ]]; do
-        line="${line%$'\r'}"
-        line="${line#"${line%%[![:space:]]*}"}"
-        [[ "$line" == export\ * ]] && line="${line#export }"
-        if [[ "$line" =~ ^${name}[[:space:]]*=(.*)$ ]]; then
-            value="${BASH_REMATCH[1]}"
-            value="${value#"${value%%[![:space:]]*}"}"
-            value="${value%"${value##*[![:space:]]}"}"
-            if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then
-                value="${BASH_REMATCH[1]}"
-            else
-                value="${value%% #*}"
-            fi
-            found=true
-        fi
-    done <"${ROOT}/.env"
-    [[ "$found" == true ]] || return 1
-    printf '%s' "$value"
+SERVICE_CONFIGURATION=""
+
+# Read once after the build, before the stack exports its own values: what the user set.
+# With the secrets: the key passphrase is needed to create the key, and all stays in memory.
+read_service_configuration() {
+    SERVICE_CONFIGURATION="$(
+        for exe in extractor saver api; do
+            "${BIN_DIR}/${exe}" --print-configuration --reveal-secrets || exit 1
+        done
+    )" || die "${BIN_DIR}/<service> --print-configuration failed; see above"
 }
 
-# cfg NAME DEFAULT: the value a service would see (empty counts as unset).
+# cfg NAME: the value the services use (the default when unset; empty for an unset secret).
 cfg() {
-    local name="$1" default="$2" value="${!1:-}"
-    if [[ -z "$value" ]]; then value="$(dotenv_value "$name" || true)"; fi
-    printf '%s' "${value:-$default}"
+    sed -nE "s/^#?${1}=//p" <<<"$SERVICE_CONFIGURATION" | head -n 1
+}
+
+# cfg_is_set NAME: NAME is set in the environment or .env, not left to its default.
+cfg_is_set() {
+    grep -q "^${1}=" <<<"$SERVICE_CONFIGURATION"
 }
 
 abs_path() {
@@ -291,7 +286,7 @@ ensure_keys() {
     # Always run it: it is idempotent and pins the host key for this sshd port in known_hosts.
     # A new client key gets the passphrase the saver will use (SFTP_KEY_PASSPHRASE, if any).
     "${ROOT}/scripts/generate-keys.sh" --host 127.0.0.1 --port "$SSHD_PORT" \
-        --passphrase "$(cfg SFTP_KEY_PASSPHRASE "")" >/dev/null ||
+        --passphrase "$(cfg SFTP_KEY_PASSPHRASE)" >/dev/null ||
         die "scripts/generate-keys.sh failed"
 }
 
@@ -408,7 +403,7 @@ start_sshd() {
 
 # Logs in the way the saver will (key, pinned host key) so a mistake shows here, not later.
 check_sftp_login() {
-    if [[ -n "$(cfg SFTP_KEY_PASSPHRASE "")" ]]; then
+    if [[ -n "$(cfg SFTP_KEY_PASSPHRASE)" ]]; then
         info "sftp: client key has a passphrase, skipping the login check"
         return 0
     fi
@@ -442,7 +437,7 @@ export_stack_environment() {
     export REDIS_URL="redis://:${REDIS_PASSWORD}@127.0.0.1:${REDIS_PORT}/0"
     # The stages sign their events with it: .env's (or the environment's) value, else the
     # stack's own random one (run/secrets/event-hmac-key).
-    EVENT_HMAC_KEY="$(cfg EVENT_HMAC_KEY "")"
+    EVENT_HMAC_KEY="$(cfg EVENT_HMAC_KEY)"
     [[ -n "$EVENT_HMAC_KEY" ]] || EVENT_HMAC_KEY="$(stack_secret event-hmac-key)"
     export EVENT_HMAC_KEY
     export SFTP_HOST=127.0.0.1
@@ -465,7 +460,12 @@ export_stack_environment() {
             API_HOST API_PORT; do
             printf '%s=%s\n' "$name" "${!name}"
         done
-        printf 'SOURCE_URL=%s\n' "$(cfg SOURCE_URL https://dummyjson.com/users)"
+        # The fixture's URL when the stack exported it, else what the extractor resolves.
+        if [[ "$USE_FIXTURE" == true ]]; then
+            printf 'SOURCE_URL=%s\n' "$SOURCE_URL"
+        else
+            printf 'SOURCE_URL=%s\n' "$(cfg SOURCE_URL)"
+        fi
         printf 'BIN_DIR=%s\n' "$BIN_DIR"
     } >"$STACK_ENV"
     chmod 600 "$STACK_ENV"
@@ -507,7 +507,7 @@ check_stages_alive() {
 wait_for_first_run() {
     local started_at="$1" deadline=$((SECONDS + UP_TIMEOUT))
     local body id status stamp last="" seen_open=""
-    if [[ "$(cfg EXTRACT_ON_START true)" =~ ^(false|0|no|off)$ ]]; then
+    if [[ "$(cfg EXTRACT_ON_START)" =~ ^(false|0|no|off)$ ]]; then
         info "EXTRACT_ON_START is off: not waiting for a run (next one at EXTRACT_SCHEDULE UTC)"
         return 0
     fi
@@ -552,8 +552,8 @@ wait_for_first_run() {
 
 print_outputs() {
     local data_dir db_path
-    data_dir="$(abs_path "$(cfg DATA_DIR data)")"
-    db_path="$(abs_path "$(cfg DATABASE_PATH database/data.db)")"
+    data_dir="$(abs_path "$(cfg DATA_DIR)")"
+    db_path="$(abs_path "$(cfg DATABASE_PATH)")"
     echo
     echo "Outputs:"
     local dir
@@ -629,12 +629,16 @@ cmd_up() {
 
     mkdir -p "$PID_DIR" "$LOG_DIR" "${ROOT}/data" "${ROOT}/database" "${ROOT}/sftp_data"
     SFTP_DIR_LOCAL="${ROOT}/sftp_data"
-    API_HOST_LOCAL="$(cfg API_HOST 127.0.0.1)"
-    API_PORT_LOCAL="$(cfg API_PORT 8000)"
     trap cleanup_failed_start EXIT
 
     install_prerequisites
     build
+    read_service_configuration
+    # Loopback unless API_HOST is set: the stack is for this machine (API_HOST's own default
+    # is 0.0.0.0, for containers).
+    API_HOST_LOCAL=127.0.0.1
+    if cfg_is_set API_HOST; then API_HOST_LOCAL="$(cfg API_HOST)"; fi
+    API_PORT_LOCAL="$(cfg API_PORT)"
     if port_in_use "$API_PORT_LOCAL"; then
         die "API port ${API_PORT_LOCAL} is already in use; set API_PORT to a free port (environment or .env)"
     fi
@@ -643,7 +647,7 @@ cmd_up() {
     start_redis
     start_sshd
     [[ "$USE_FIXTURE" == true ]] && start_fixture
-    [[ "$USE_FIXTURE" == true ]] || info "source: $(cfg SOURCE_URL https://dummyjson.com/users) (use --fixture without internet)"
+    [[ "$USE_FIXTURE" == true ]] || info "source: $(cfg SOURCE_URL) (use --fixture without internet)"
     export_stack_environment
     start_stages
     STARTUP_DONE=true

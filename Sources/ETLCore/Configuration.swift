@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 
 /// A configuration problem found at start-up. The message names the variable and says
@@ -19,97 +20,48 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The merged view of `.env` (in the working directory, when present) and the process
-/// environment; the environment wins. Values are read once, at start, into typed structs.
+/// Where a process's configuration comes from: the process environment, then `.env` in the
+/// working directory when present, through swift-configuration's `ConfigReader`. The
+/// environment wins, even with an empty value, and an empty value means "use the default".
+///
+/// `.env` is parsed by `DotEnv` below, not by `EnvironmentVariablesProvider(environmentFilePath:)`:
+/// swift-configuration 1.4's parser keeps `export ` in the key, keeps quotes and trailing
+/// `# comments` in the value, and skips a malformed line silently, where this project's
+/// `.env` files (and tests) rely on all four. Its parsed values feed a second provider.
 public struct ConfigurationSource: Sendable {
-    public let values: [String: String]
+    let reader: ConfigReader
 
-    public init(values: [String: String]) {
-        self.values = values
+    /// One layer of values (tests, or what a caller merged itself).
+    public init(values: [String: String], accessReporter: (any AccessReporter)? = nil) {
+        self.init(layers: [values], accessReporter: accessReporter)
     }
 
-    /// Loads `.env` from `directory` (if it exists) under the given environment.
+    /// Layers queried in order: a variable present in an earlier one hides the later ones.
+    init(layers: [[String: String]], accessReporter: (any AccessReporter)? = nil) {
+        let providers: [any ConfigProvider] = layers.map { values in
+            EnvironmentVariablesProvider(environmentVariables: values, secretsSpecifier: .specific(Settings.secretNames))
+        }
+        reader = ConfigReader(providers: providers, accessReporter: accessReporter)
+    }
+
+    /// The environment over the `.env` at `dotEnvPath` (when that file exists).
     public static func load(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         dotEnvPath: String = ".env"
-    ) throws -> ConfigurationSource {
-        var merged: [String: String] = [:]
-        if FileManager.default.fileExists(atPath: dotEnvPath) {
-            let text: String
-            do {
-                text = try String(contentsOfFile: dotEnvPath, encoding: .utf8)
-            } catch {
-                throw ConfigurationError.unreadableFile(path: dotEnvPath, reason: "\(error)")
-            }
-            merged = try DotEnv.parse(text, path: dotEnvPath)
-        }
-        merged.merge(environment) { _, fromEnvironment in fromEnvironment }
-        return ConfigurationSource(values: merged)
+    ) throws(ConfigurationError) -> ConfigurationSource {
+        ConfigurationSource(layers: [environment, try DotEnv.load(path: dotEnvPath)])
     }
 
-    // MARK: Typed readers. An empty value counts as unset, so defaults apply.
-
-    public func string(_ name: String, default fallback: String) -> String {
-        value(name) ?? fallback
+    /// The value of `setting`, its default when unset or empty.
+    public func read<Value>(_ setting: Setting<Value>) throws(ConfigurationError) -> Value {
+        try setting.value(from: text(of: setting))
     }
 
-    public func optionalString(_ name: String) -> String? {
-        value(name)
-    }
-
-    public func int(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
-        guard let raw = value(name) else { return fallback }
-        guard let parsed = Int(raw), range.contains(parsed) else {
-            throw ConfigurationError.invalid(
-                variable: name, value: raw, expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return parsed
-    }
-
-    public func double(_ name: String, default fallback: Double, in range: ClosedRange<Double>) throws -> Double {
-        guard let raw = value(name) else { return fallback }
-        guard let parsed = Double(raw), parsed.isFinite, range.contains(parsed) else {
-            throw ConfigurationError.invalid(
-                variable: name, value: raw, expected: "a number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return parsed
-    }
-
-    public func bool(_ name: String, default fallback: Bool) throws -> Bool {
-        guard let raw = value(name) else { return fallback }
-        switch raw.lowercased() {
-        case "true", "1", "yes", "on": return true
-        case "false", "0", "no", "off": return false
-        default:
-            throw ConfigurationError.invalid(variable: name, value: raw, expected: "true or false")
-        }
-    }
-
-    public func url(_ name: String, default fallback: String, schemes: Set<String>) throws -> URL {
-        let raw = value(name) ?? fallback
-        guard let url = URL(string: raw), let scheme = url.scheme?.lowercased(), schemes.contains(scheme),
-            url.host != nil
-        else {
-            throw ConfigurationError.invalid(
-                variable: name, value: raw,
-                expected: "an absolute URL with scheme \(schemes.sorted().joined(separator: " or "))")
-        }
-        return url
-    }
-
-    public func logLevel(_ name: String = "LOG_LEVEL", default fallback: LogLevelSetting = .info) throws -> LogLevelSetting {
-        guard let raw = value(name) else { return fallback }
-        guard let level = LogLevelSetting(rawValue: raw.lowercased()) else {
-            throw ConfigurationError.invalid(
-                variable: name, value: raw,
-                expected: "one of " + LogLevelSetting.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        return level
-    }
-
-    private func value(_ name: String) -> String? {
-        guard let raw = values[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
-        return raw
+    /// The text set for `variable` (environment or `.env`), trimmed; nil when unset or empty.
+    public func text(of variable: some ConfigurationVariable) -> String? {
+        let raw = reader.string(forKey: ConfigKey([variable.name]), isSecret: variable.isSecret)
+        guard let trimmed = raw?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else { return nil }
+        return trimmed
     }
 }
 
@@ -120,7 +72,19 @@ public enum LogLevelSetting: String, CaseIterable, Sendable {
 /// A minimal `.env` parser: `KEY=VALUE`, optional `export `, `#` comments, single or
 /// double quotes. Anything else is an error naming the line, never silently skipped.
 public enum DotEnv {
-    public static func parse(_ text: String, path: String = ".env") throws -> [String: String] {
+    /// The variables of the file at `path`; none when it does not exist.
+    public static func load(path: String) throws(ConfigurationError) -> [String: String] {
+        guard FileManager.default.fileExists(atPath: path) else { return [:] }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw .unreadableFile(path: path, reason: "\(error)")
+        }
+        return try parse(text, path: path)
+    }
+
+    public static func parse(_ text: String, path: String = ".env") throws(ConfigurationError) -> [String: String] {
         var result: [String: String] = [:]
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var line = rawLine.trimmingCharacters(in: .whitespaces)
@@ -128,7 +92,7 @@ public enum DotEnv {
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst("export ".count)) }
             guard let equals = line.firstIndex(of: "=") else {
-                throw ConfigurationError.unreadableFile(
+                throw .unreadableFile(
                     path: path, reason: "line \(index + 1) is not KEY=VALUE: \(line)")
             }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces)

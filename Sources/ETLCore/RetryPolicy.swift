@@ -10,8 +10,8 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Upper bound for any single wait, including a server's `Retry-After`.
     public var maxDelaySeconds: Double
 
-    public init(maxRetries: Int = 3, baseSeconds: Double = 5, factor: Double = 3, jitter: Double = 0.1,
-                maxDelaySeconds: Double = 600) {
+    public init(maxRetries: Int = Settings.retryMax.defaultValue, baseSeconds: Double = Settings.retryBaseSeconds.defaultValue,
+                factor: Double = Settings.retryFactor.defaultValue, jitter: Double = 0.1, maxDelaySeconds: Double = 600) {
         self.maxRetries = maxRetries
         self.baseSeconds = baseSeconds
         self.factor = factor
@@ -19,11 +19,11 @@ public struct RetryPolicy: Sendable, Equatable {
         self.maxDelaySeconds = maxDelaySeconds
     }
 
-    public init(_ source: ConfigurationSource) throws {
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
         self.init(
-            maxRetries: try source.int("RETRY_MAX", default: 3, in: 0...100),
-            baseSeconds: try source.double("RETRY_BASE_SECONDS", default: 5, in: 0...3600),
-            factor: try source.double("RETRY_FACTOR", default: 3, in: 1...100))
+            maxRetries: try source.read(Settings.retryMax),
+            baseSeconds: try source.read(Settings.retryBaseSeconds),
+            factor: try source.read(Settings.retryFactor))
     }
 
     /// The wait before retry `retry` (1-based), without jitter: 5, 15, 45 … by default.

@@ -1,5 +1,12 @@
 import Foundation
 
+/// The configuration of one executable: the settings it reads, and how it reads them.
+/// `--print-configuration` prints `settings`; a test checks that `init` reads exactly them.
+public protocol ExecutableConfiguration: Sendable {
+    static var settings: [any ConfigurationVariable] { get }
+    init(_ source: ConfigurationSource) throws(ConfigurationError)
+}
+
 /// What every stage shares: where data lives, how to reach Redis, how to retry, how loud to log.
 public struct CommonConfiguration: Sendable {
     public var dataDirectory: URL
@@ -18,11 +25,17 @@ public struct CommonConfiguration: Sendable {
     public var eventKey: String
 
     /// The shortest `EVENT_HMAC_KEY` accepted (characters).
-    public static let minimumEventKeyLength = 32
+    public static let minimumEventKeyLength = Settings.minimumEventKeyLength
+
+    public static let settings: [any ConfigurationVariable] = [
+        Settings.dataDirectory, Settings.redisURL, Settings.retryMax, Settings.retryBaseSeconds, Settings.retryFactor,
+        Settings.logLevel, Settings.claimIdleSeconds, Settings.reconcileIntervalSeconds, Settings.eventKey,
+    ]
 
     public init(
         dataDirectory: URL, redisURL: String, retry: RetryPolicy, logLevel: LogLevelSetting,
-        claimIdleSeconds: Double = 60, reconcileIntervalSeconds: Double = 60,
+        claimIdleSeconds: Double = Settings.claimIdleSeconds.defaultValue,
+        reconcileIntervalSeconds: Double = Settings.reconcileIntervalSeconds.defaultValue,
         // Empty for configurations that reach no Redis (unit tests); `RedisRunEventQueue`
         // refuses a key shorter than `minimumEventKeyLength`, so nothing runs unsigned.
         eventKey: String = ""
@@ -36,29 +49,18 @@ public struct CommonConfiguration: Sendable {
         self.eventKey = eventKey
     }
 
-    public init(_ source: ConfigurationSource) throws {
-        dataDirectory = URL(fileURLWithPath: source.string("DATA_DIR", default: "data"))
-        let redis = try source.url("REDIS_URL", default: "redis://127.0.0.1:6379/0", schemes: ["redis"])
-        redisURL = redis.absoluteString
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
+        dataDirectory = try source.read(Settings.dataDirectory)
+        redisURL = try source.read(Settings.redisURL)
         retry = try RetryPolicy(source)
-        logLevel = try source.logLevel()
-        claimIdleSeconds = try source.double("CLAIM_IDLE_SECONDS", default: 60, in: 1...86_400)
-        reconcileIntervalSeconds = try source.double("RECONCILE_INTERVAL_SECONDS", default: 60, in: 1...86_400)
-        guard let key = source.optionalString("EVENT_HMAC_KEY") else {
-            throw ConfigurationError.missing(
-                variable: "EVENT_HMAC_KEY",
-                expected: "a secret of at least \(Self.minimumEventKeyLength) characters shared by extractor, transformer and saver (e.g. `openssl rand -hex 32`)")
-        }
-        guard key.count >= Self.minimumEventKeyLength else {
-            throw ConfigurationError.invalid(
-                variable: "EVENT_HMAC_KEY", value: "(\(key.count) characters, hidden)",
-                expected: "at least \(Self.minimumEventKeyLength) characters (e.g. `openssl rand -hex 32`)")
-        }
-        eventKey = key
+        logLevel = try source.read(Settings.logLevel)
+        claimIdleSeconds = try source.read(Settings.claimIdleSeconds)
+        reconcileIntervalSeconds = try source.read(Settings.reconcileIntervalSeconds)
+        eventKey = try source.read(Settings.eventKey)
     }
 }
 
-public struct ExtractorConfiguration: Sendable {
+public struct ExtractorConfiguration: ExecutableConfiguration {
     public var common: CommonConfiguration
     public var sourceURL: URL
     public var pageSize: Int
@@ -74,10 +76,20 @@ public struct ExtractorConfiguration: Sendable {
     /// redirect from `SOURCE_URL` may lead to; a redirect to any other host:port is refused.
     public var allowedRedirectHosts: Set<String>
 
+    public static let settings: [any ConfigurationVariable] = CommonConfiguration.settings + [
+        Settings.sourceURL, Settings.sourcePageSize, Settings.httpTimeoutSeconds, Settings.extractSchedule,
+        Settings.extractOnStart, Settings.circuitBreakerThreshold, Settings.circuitBreakerCooldownSeconds,
+        Settings.sourceAllowedRedirectHosts,
+    ]
+
     public init(
-        common: CommonConfiguration, sourceURL: URL, pageSize: Int = 100, httpTimeoutSeconds: Double = 10,
-        schedule: DailySchedule = DailySchedule(hour: 3, minute: 0), extractOnStart: Bool = true,
-        circuitBreakerThreshold: Int = 5, circuitBreakerCooldownSeconds: Double = 30, allowedRedirectHosts: Set<String> = []
+        common: CommonConfiguration, sourceURL: URL, pageSize: Int = Settings.sourcePageSize.defaultValue,
+        httpTimeoutSeconds: Double = Settings.httpTimeoutSeconds.defaultValue,
+        schedule: DailySchedule = Settings.extractSchedule.defaultValue,
+        extractOnStart: Bool = Settings.extractOnStart.defaultValue,
+        circuitBreakerThreshold: Int = Settings.circuitBreakerThreshold.defaultValue,
+        circuitBreakerCooldownSeconds: Double = Settings.circuitBreakerCooldownSeconds.defaultValue,
+        allowedRedirectHosts: Set<String> = Settings.sourceAllowedRedirectHosts.defaultValue
     ) {
         self.common = common
         self.sourceURL = sourceURL
@@ -90,54 +102,46 @@ public struct ExtractorConfiguration: Sendable {
         self.allowedRedirectHosts = allowedRedirectHosts
     }
 
-    public init(_ source: ConfigurationSource) throws {
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
         common = try CommonConfiguration(source)
-        sourceURL = try source.url("SOURCE_URL", default: "https://dummyjson.com/users", schemes: ["http", "https"])
-        pageSize = try source.int("SOURCE_PAGE_SIZE", default: 100, in: 1...10_000)
-        httpTimeoutSeconds = try source.double("HTTP_TIMEOUT_SECONDS", default: 10, in: 0.1...3600)
-        schedule = try DailySchedule(parsing: source.string("EXTRACT_SCHEDULE", default: "03:00"), variable: "EXTRACT_SCHEDULE")
-        extractOnStart = try source.bool("EXTRACT_ON_START", default: true)
-        circuitBreakerThreshold = try source.int("CIRCUIT_BREAKER_THRESHOLD", default: 5, in: 0...1_000)
-        circuitBreakerCooldownSeconds = try source.double("CIRCUIT_BREAKER_COOLDOWN_SECONDS", default: 30, in: 0...86_400)
-        allowedRedirectHosts = try Self.hostList(source.string("SOURCE_ALLOWED_REDIRECT_HOSTS", default: ""), variable: "SOURCE_ALLOWED_REDIRECT_HOSTS")
-    }
-
-    /// `a.example, b.example:8443` → {"a.example", "b.example:8443"} (lower-cased).
-    static func hostList(_ text: String, variable: String) throws -> Set<String> {
-        var hosts = Set<String>()
-        for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !entry.isEmpty {
-            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
-            let validHost = !parts[0].isEmpty && parts[0].allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
-            let validPort = parts.count == 1 || (parts.count == 2 && Int(parts[1]).map { (1...65_535).contains($0) } == true)
-            guard validHost, validPort else {
-                throw ConfigurationError.invalid(
-                    variable: variable, value: text, expected: "comma-separated host names or host:port pairs, e.g. cdn.example.com,api.example.com:8443")
-            }
-            hosts.insert(entry)
-        }
-        return hosts
+        sourceURL = try source.read(Settings.sourceURL)
+        pageSize = try source.read(Settings.sourcePageSize)
+        httpTimeoutSeconds = try source.read(Settings.httpTimeoutSeconds)
+        schedule = try source.read(Settings.extractSchedule)
+        extractOnStart = try source.read(Settings.extractOnStart)
+        circuitBreakerThreshold = try source.read(Settings.circuitBreakerThreshold)
+        circuitBreakerCooldownSeconds = try source.read(Settings.circuitBreakerCooldownSeconds)
+        allowedRedirectHosts = try source.read(Settings.sourceAllowedRedirectHosts)
     }
 }
 
-public struct TransformerConfiguration: Sendable {
+public struct TransformerConfiguration: ExecutableConfiguration {
     public var common: CommonConfiguration
     public var departmentsCSV: URL
     public var ageRange: ClosedRange<Double>
 
-    public init(common: CommonConfiguration, departmentsCSV: URL, ageRange: ClosedRange<Double> = 18...65) {
+    public static let settings: [any ConfigurationVariable] = CommonConfiguration.settings + [
+        Settings.departmentsCSV, Settings.ageMin, Settings.ageMax,
+    ]
+
+    public init(
+        common: CommonConfiguration, departmentsCSV: URL,
+        ageRange: ClosedRange<Double> = Double(Settings.ageMin.defaultValue)...Double(Settings.ageMax.defaultValue)
+    ) {
         self.common = common
         self.departmentsCSV = departmentsCSV
         self.ageRange = ageRange
     }
 
-    public init(_ source: ConfigurationSource) throws {
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
         common = try CommonConfiguration(source)
-        departmentsCSV = URL(fileURLWithPath: source.string("DEPARTMENTS_CSV", default: "config/departments.csv"))
-        let minimum = try source.int("AGE_MIN", default: 18, in: 0...200)
-        let maximum = try source.int("AGE_MAX", default: 65, in: 0...200)
+        departmentsCSV = try source.read(Settings.departmentsCSV)
+        let minimum = try source.read(Settings.ageMin)
+        let maximum = try source.read(Settings.ageMax)
         guard minimum <= maximum else {
-            throw ConfigurationError.invalid(
-                variable: "AGE_MAX", value: String(maximum), expected: "a value not below AGE_MIN (\(minimum))")
+            throw .invalid(
+                variable: Settings.ageMax.name, value: String(maximum),
+                expected: "a value not below \(Settings.ageMin.name) (\(minimum))")
         }
         ageRange = Double(minimum)...Double(maximum)
     }
@@ -165,27 +169,35 @@ public struct SFTPConfiguration: Sendable {
         self.remoteDirectory = remoteDirectory
     }
 
-    public init(_ source: ConfigurationSource) throws {
-        host = source.string("SFTP_HOST", default: "127.0.0.1")
-        port = try source.int("SFTP_PORT", default: 22, in: 1...65_535)
-        user = source.string("SFTP_USER", default: "etl")
-        privateKeyPath = source.string("SFTP_KEY_PATH", default: "ssh_keys/id_ed25519")
-        keyPassphrase = source.optionalString("SFTP_KEY_PASSPHRASE")
-        knownHostsPath = source.string("SFTP_KNOWN_HOSTS", default: "ssh_keys/known_hosts")
-        remoteDirectory = source.string("SFTP_REMOTE_DIR", default: "upload")
-        for (variable, path) in [("SFTP_KEY_PATH", privateKeyPath), ("SFTP_KNOWN_HOSTS", knownHostsPath)]
+    public static let settings: [any ConfigurationVariable] = [
+        Settings.sftpHost, Settings.sftpPort, Settings.sftpUser, Settings.sftpKeyPath, Settings.sftpKeyPassphrase,
+        Settings.sftpKnownHosts, Settings.sftpRemoteDirectory,
+    ]
+
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
+        host = try source.read(Settings.sftpHost)
+        port = try source.read(Settings.sftpPort)
+        user = try source.read(Settings.sftpUser)
+        privateKeyPath = try source.read(Settings.sftpKeyPath)
+        keyPassphrase = try source.read(Settings.sftpKeyPassphrase)
+        knownHostsPath = try source.read(Settings.sftpKnownHosts)
+        remoteDirectory = try source.read(Settings.sftpRemoteDirectory)
+        for (setting, path) in [(Settings.sftpKeyPath, privateKeyPath), (Settings.sftpKnownHosts, knownHostsPath)]
         where !FileManager.default.isReadableFile(atPath: path) {
-            throw ConfigurationError.invalid(
-                variable: variable, value: path,
+            throw .invalid(
+                variable: setting.name, value: path,
                 expected: "a readable file (generate keys with scripts/generate-keys.sh)")
         }
     }
 }
 
-public struct SaverConfiguration: Sendable {
+public struct SaverConfiguration: ExecutableConfiguration {
     public var common: CommonConfiguration
     public var databasePath: String
     public var sftp: SFTPConfiguration
+
+    public static let settings: [any ConfigurationVariable] =
+        CommonConfiguration.settings + [Settings.databasePath] + SFTPConfiguration.settings
 
     public init(common: CommonConfiguration, databasePath: String, sftp: SFTPConfiguration) {
         self.common = common
@@ -193,15 +205,15 @@ public struct SaverConfiguration: Sendable {
         self.sftp = sftp
     }
 
-    public init(_ source: ConfigurationSource) throws {
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
         common = try CommonConfiguration(source)
-        databasePath = source.string("DATABASE_PATH", default: "database/data.db")
+        databasePath = try source.read(Settings.databasePath)
         sftp = try SFTPConfiguration(source)
     }
 }
 
-public struct APIConfiguration: Sendable {
-    public static let defaultChartJSPath = "/usr/share/javascript/chart.js/chart.min.js"
+public struct APIConfiguration: ExecutableConfiguration {
+    public static let defaultChartJSPath = Settings.chartJSPath.defaultValue
 
     public var databasePath: String
     public var host: String
@@ -215,8 +227,16 @@ public struct APIConfiguration: Sendable {
     /// What one client can hold (`ConnectionLimits`).
     public var connectionLimits: ConnectionLimits
 
-    public init(databasePath: String, host: String = "127.0.0.1", port: Int = 8000, corsOrigins: [String] = ["*"],
-                logLevel: LogLevelSetting = .info, apiToken: String? = nil,
+    public static let settings: [any ConfigurationVariable] = [
+        Settings.databasePath, Settings.apiHost, Settings.apiPort, Settings.corsOrigins, Settings.logLevel,
+        Settings.apiToken, Settings.chartJSPath, Settings.apiHeaderTimeoutSeconds, Settings.apiIdleTimeoutSeconds,
+        Settings.apiMaxConnections,
+    ]
+
+    // Built in code (tests), the api listens on loopback only, unlike API_HOST's default.
+    public init(databasePath: String, host: String = "127.0.0.1", port: Int = Settings.apiPort.defaultValue,
+                corsOrigins: [String] = Settings.corsOrigins.defaultValue,
+                logLevel: LogLevelSetting = Settings.logLevel.defaultValue, apiToken: String? = nil,
                 chartJSPath: String = APIConfiguration.defaultChartJSPath,
                 connectionLimits: ConnectionLimits = ConnectionLimits()) {
         self.databasePath = databasePath
@@ -229,19 +249,18 @@ public struct APIConfiguration: Sendable {
         self.connectionLimits = connectionLimits
     }
 
-    public init(_ source: ConfigurationSource) throws {
-        databasePath = source.string("DATABASE_PATH", default: "database/data.db")
-        host = source.string("API_HOST", default: "0.0.0.0")
-        port = try source.int("API_PORT", default: 8000, in: 0...65_535)
-        corsOrigins = source.string("CORS_ORIGINS", default: "*")
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        logLevel = try source.logLevel()
-        apiToken = source.optionalString("API_TOKEN")
-        chartJSPath = source.string("CHARTJS_PATH", default: APIConfiguration.defaultChartJSPath)
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
+        databasePath = try source.read(Settings.databasePath)
+        host = try source.read(Settings.apiHost)
+        port = try source.read(Settings.apiPort)
+        corsOrigins = try source.read(Settings.corsOrigins)
+        logLevel = try source.read(Settings.logLevel)
+        apiToken = try source.read(Settings.apiToken)
+        chartJSPath = try source.read(Settings.chartJSPath)
         connectionLimits = ConnectionLimits(
-            headerTimeout: try source.double("API_HEADER_TIMEOUT_SECONDS", default: ConnectionLimits.defaultHeaderTimeout, in: 0.05...3600),
-            idleTimeout: try source.double("API_IDLE_TIMEOUT_SECONDS", default: ConnectionLimits.defaultIdleTimeout, in: 0.05...86_400),
-            maxConnections: try source.int("API_MAX_CONNECTIONS", default: ConnectionLimits.defaultMaxConnections, in: 16...1_000_000))
+            headerTimeout: try source.read(Settings.apiHeaderTimeoutSeconds),
+            idleTimeout: try source.read(Settings.apiIdleTimeoutSeconds),
+            maxConnections: try source.read(Settings.apiMaxConnections))
     }
 }
 
@@ -257,9 +276,9 @@ public struct APIConfiguration: Sendable {
 ///   client (a health probe) is always served; when every connection is busy, the new one is
 ///   closed instead. The api also keeps this below its open-file limit.
 public struct ConnectionLimits: Sendable, Equatable {
-    public static let defaultHeaderTimeout = 10.0
-    public static let defaultIdleTimeout = 60.0
-    public static let defaultMaxConnections = 4096
+    public static let defaultHeaderTimeout = Settings.apiHeaderTimeoutSeconds.defaultValue
+    public static let defaultIdleTimeout = Settings.apiIdleTimeoutSeconds.defaultValue
+    public static let defaultMaxConnections = Settings.apiMaxConnections.defaultValue
 
     public var headerTimeout: Double
     public var idleTimeout: Double
@@ -284,14 +303,22 @@ public struct DailySchedule: Sendable, Equatable {
         self.minute = minute
     }
 
-    public init(parsing text: String, variable: String) throws {
+    static let expected = "a UTC time HH:MM, e.g. 03:00"
+
+    /// `HH:MM`, two digits each; nil for anything else.
+    public init?(_ text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, parts.allSatisfy({ $0.count == 2 }),
             let hour = Int(parts[0]), let minute = Int(parts[1]), (0...23).contains(hour), (0...59).contains(minute)
-        else {
-            throw ConfigurationError.invalid(variable: variable, value: text, expected: "a UTC time HH:MM, e.g. 03:00")
-        }
+        else { return nil }
         self.init(hour: hour, minute: minute)
+    }
+
+    public init(parsing text: String, variable: String) throws(ConfigurationError) {
+        guard let schedule = DailySchedule(text) else {
+            throw .invalid(variable: variable, value: text, expected: Self.expected)
+        }
+        self = schedule
     }
 
     /// The first instant strictly after `date` at which the schedule fires.

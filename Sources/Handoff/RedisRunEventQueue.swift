@@ -39,7 +39,10 @@ public final class RedisRunEventQueue: RunEventQueue {
 
     /// `claimIdleMilliseconds` is `CLAIM_IDLE_SECONDS`: consumers refresh their entry every
     /// third of it (`keepClaimed`), so only the entries of dead consumers reach it.
-    public init(url: String, eventKey: String, logger: Logger, claimIdleMilliseconds: Int = 60_000) throws {
+    public init(
+        url: String, eventKey: String, logger: Logger,
+        claimIdleMilliseconds: Int = Int(Settings.claimIdleSeconds.defaultValue * 1000)
+    ) throws {
         let endpoint = try RedisEndpoint(url: url)
         authenticator = try EventAuthenticator(secret: eventKey)
         writer = RedisConnection(endpoint: endpoint)

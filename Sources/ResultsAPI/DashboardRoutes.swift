@@ -1,3 +1,4 @@
+import ETLCore
 import Foundation
 import Hummingbird
 import Synchronization
@@ -14,8 +15,9 @@ import Synchronization
 /// on every table `data-state` (`loading`, `ready`, `empty`, `error`) and `data-query` (the
 /// query string of the request it shows).
 public enum Dashboard {
-    /// Where Debian's `libjs-chart.js` installs its UMD build (it defines `window.Chart`).
-    public static let defaultChartJSPath = "/usr/share/javascript/chart.js/chart.min.js"
+    /// Where Debian's `libjs-chart.js` installs its UMD build (it defines `window.Chart`):
+    /// `CHARTJS_PATH`'s default.
+    public static let defaultChartJSPath = Settings.chartJSPath.defaultValue
 
     /// The page's own files: route path, resource name, content type.
     static let files: [(path: String, resource: String, contentType: String)] = [

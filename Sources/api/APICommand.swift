@@ -1,4 +1,5 @@
 import ArgumentParser
+import ETLCommandLine
 import ETLCore
 import Foundation
 import Hummingbird
@@ -13,14 +14,10 @@ struct APICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "api", abstract: "Serves the pipeline's results (SQLite, read-only) as a JSON API.")
 
+    @OptionGroup var configurationOptions: ConfigurationOptions
+
     func run() async throws {
-        let config: APIConfiguration
-        do {
-            config = try APIConfiguration(ConfigurationSource.load())
-        } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(2)
-        }
+        guard let config = configurationOptions.configurationToRun(APIConfiguration.self) else { return }
         PipelineLogging.bootstrap(level: config.logLevel)
         let logger = Logger(label: "api")
         logger.info("serving", metadata: [

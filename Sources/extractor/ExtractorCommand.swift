@@ -1,4 +1,5 @@
 import ArgumentParser
+import ETLCommandLine
 import ETLCore
 import Extraction
 import Foundation
@@ -12,18 +13,18 @@ struct ExtractorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extractor",
         abstract: "Pages users out of the source API into DATA_DIR/raw_users and announces each run.",
-        discussion: "Configured by environment variables (and .env); see the README.")
+        discussion: "Configured by environment variables (and .env): --print-configuration lists them, the README explains them.")
 
     @Flag(help: "Run one extraction and exit: 0 on success, 1 on a failed run (reason on stderr), 2 on bad configuration, 3 when another extraction holds DATA_DIR (its run named on stderr).")
     var once = false
 
+    @OptionGroup var configurationOptions: ConfigurationOptions
+
     func run() async throws {
-        let configuration = loadConfigurationOrExit(ExtractorConfiguration.init)
+        guard let configuration = configurationOptions.configurationToRun(ExtractorConfiguration.self) else { return }
         PipelineLogging.bootstrap(level: configuration.common.logLevel)
         let logger = Logger(label: "extractor")
-        let queue = try RedisRunEventQueue(
-            url: configuration.common.redisURL, eventKey: configuration.common.eventKey, logger: logger,
-            claimIdleMilliseconds: Int(configuration.common.claimIdleSeconds * 1000))
+        let queue = RedisRunEventQueue.forStage(configuration.common, logger: logger)
         let clock = SystemClock()
         // One breaker for the process: failures count across pages and runs.
         let breaker = CircuitBreaker(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ETLCommandLine
 import ETLCore
 import Foundation
 import Handoff
@@ -25,6 +26,8 @@ struct SaverCommand: AsyncParsableCommand {
     @Flag(help: "Hand every run that etl_runs records as failed back to the pipeline, then exit: 0 when all were announced.")
     var retryFailed = false
 
+    @OptionGroup var configurationOptions: ConfigurationOptions
+
     func validate() throws {
         guard uploadPollSeconds > 0, uploadPollSeconds.isFinite else {
             throw ValidationError("--upload-poll-seconds must be a positive number")
@@ -36,7 +39,7 @@ struct SaverCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let config = loadConfigurationOrExit(SaverConfiguration.init)
+        guard let config = configurationOptions.configurationToRun(SaverConfiguration.self) else { return }
         PipelineLogging.bootstrap(level: config.common.logLevel)
         let logger = Logger(label: "saver")
         if retryRunID != nil || retryFailed {
@@ -51,8 +54,7 @@ struct SaverCommand: AsyncParsableCommand {
             logger.critical("cannot open the database", metadata: ["path": "\(config.databasePath)", "error": "\(error)"])
             throw ExitCode(1)
         }
-        let queue = try RedisRunEventQueue(
-            url: config.common.redisURL, eventKey: config.common.eventKey, logger: logger, claimIdleMilliseconds: Int(config.common.claimIdleSeconds * 1000))
+        let queue = RedisRunEventQueue.forStage(config.common, logger: logger)
         let uploader = SFTPRunFileUploader(configuration: config.sftp, logger: logger)
         let saver = SaverService(
             database: database, queue: queue, uploader: uploader, dataDirectory: config.common.dataDirectory,
@@ -69,7 +71,7 @@ struct SaverCommand: AsyncParsableCommand {
     /// `--retry RUN_ID` / `--retry-failed`: announces, prints one line per run, exits.
     private func runRetry(_ config: SaverConfiguration, logger: Logger) async throws {
         let database = try PipelineDatabase(path: config.databasePath)
-        let queue = try RedisRunEventQueue(url: config.common.redisURL, eventKey: config.common.eventKey, logger: logger)
+        let queue = RedisRunEventQueue.forStage(config.common, logger: logger)
         let retry = RunRetry(database: database, queue: queue, dataDirectory: config.common.dataDirectory, logger: logger)
         var outcomes: [(RunID, Result<HandoffPoint, any Error>)] = []
         if let retryRunID, let runID = RunID(retryRunID) {

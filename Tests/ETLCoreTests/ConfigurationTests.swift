@@ -1,5 +1,7 @@
+import Configuration
 import ETLCore
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -103,6 +105,61 @@ struct ConfigurationTests {
             try DotEnv.parse("A=1\noops\n")
         }
     }
+    /// Each executable's `settings` (what `--print-configuration` lists and the README table
+    /// is checked against) are exactly the variables its configuration reads.
+    @Test func eachExecutableReadsExactlyTheSettingsItLists() throws {
+        let readable = try TestEnvironment.temporaryDirectory("readable").appendingPathComponent("key").path
+        try "key".write(toFile: readable, atomically: true, encoding: .utf8)
+        let values = Self.required.merging(["SFTP_KEY_PATH": readable, "SFTP_KNOWN_HOSTS": readable]) { $1 }
+        let readers: [(any ExecutableConfiguration.Type, String)] = [
+            (ExtractorConfiguration.self, "extractor"), (TransformerConfiguration.self, "transformer"),
+            (SaverConfiguration.self, "saver"), (APIConfiguration.self, "api"),
+        ]
+        for (configuration, name) in readers {
+            let reporter = ReadVariables()
+            _ = try configuration.init(ConfigurationSource(values: values, accessReporter: reporter))
+            #expect(reporter.names == Set(configuration.settings.map(\.name)), "\(name)")
+            #expect(Settings.executables.first { $0.name == name }?.variables.map(\.name) == configuration.settings.map(\.name))
+        }
+    }
+
+    @Test func thePrintedConfigurationIsADotEnvThatHidesSecrets() throws {
+        let source = ConfigurationSource(values: [
+            "SOURCE_PAGE_SIZE": "50", "EVENT_HMAC_KEY": Self.required["EVENT_HMAC_KEY"]!,
+            "REDIS_URL": "redis://:pa55word@redis:6379/0",
+        ])
+        let listing = configurationListing(of: ExtractorConfiguration.settings, from: source)
+        let lines = listing.split(separator: "\n").map(String.init)
+        #expect(lines.contains("SOURCE_PAGE_SIZE=50"))
+        #expect(lines.contains("#HTTP_TIMEOUT_SECONDS=10"), "a default is commented out")
+        #expect(lines.contains("REDIS_URL=redis://:(hidden)@redis:6379/0"))
+        #expect(lines.contains("EVENT_HMAC_KEY=(32 characters, hidden)"))
+        #expect(!listing.contains("pa55word") && !listing.contains(Self.required["EVENT_HMAC_KEY"]!))
+        let revealed = configurationListing(of: ExtractorConfiguration.settings, from: source, revealingSecrets: true)
+        #expect(revealed.contains("REDIS_URL=redis://:pa55word@redis:6379/0"))
+        let unset = configurationListing(of: ExtractorConfiguration.settings, from: ConfigurationSource(values: [:]))
+        #expect(unset.split(separator: "\n").contains("#EVENT_HMAC_KEY="), "a missing required value is listed, not refused")
+    }
+
+    @Test func anEmptyEnvironmentValueHidesDotEnvAndMeansTheDefault() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dotenv-empty")
+        let path = directory.appendingPathComponent(".env").path
+        try "SOURCE_PAGE_SIZE=50\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let source = try ConfigurationSource.load(environment: Self.required.merging(["SOURCE_PAGE_SIZE": ""]) { $1 }, dotEnvPath: path)
+        #expect(try ExtractorConfiguration(source).pageSize == Settings.sourcePageSize.defaultValue)
+    }
+}
+
+/// Collects the names of the variables a configuration reads (swift-configuration reports
+/// every access).
+final class ReadVariables: AccessReporter {
+    private let read = Mutex<Set<String>>([])
+
+    func report(_ event: AccessEvent) {
+        _ = read.withLock { $0.insert(event.metadata.key.components.joined(separator: ".")) }
+    }
+
+    var names: Set<String> { read.withLock { $0 } }
 }
 
 @Suite("Runs and files")

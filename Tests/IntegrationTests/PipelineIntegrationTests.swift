@@ -216,6 +216,31 @@ struct PipelineIntegrationTests {
         #expect(result.stderr.contains("SOURCE_PAGE_SIZE='lots' is invalid"))
     }
 
+    /// What scripts/local-stack.sh asks instead of parsing .env: every executable lists each
+    /// variable it reads, set values as `NAME=value`, defaults commented out, secrets hidden.
+    @Test func everyExecutablePrintsTheConfigurationItResolves() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("printconfig")
+        try "API_PORT=9001\nSFTP_KEY_PASSPHRASE='pass phrase'\n"
+            .write(to: directory.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        var printed: [String: [String]] = [:]
+        for (name, variables) in Settings.executables {
+            let executable = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/\(name)").path
+            try #require(FileManager.default.isExecutableFile(atPath: executable), "build the executables first: swift build")
+            let arguments = ["--print-configuration"] + (name == "saver" ? ["--reveal-secrets"] : [])
+            let result = try await runToExit(executable, arguments, environment: ["API_TOKEN": "t0ken"], in: directory)
+            #expect(result.status == 0, "\(name): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n").map(String.init)
+            #expect(lines.filter { !$0.hasPrefix("# ") }.map { $0.drop { $0 == "#" }.prefix { $0 != "=" } }.map(String.init)
+                    == variables.map(\.name), "\(name) lists its variables in order")
+            printed[name] = lines
+        }
+        #expect(printed["api"]?.contains("API_PORT=9001") == true)
+        #expect(printed["api"]?.contains("#API_HOST=0.0.0.0") == true)
+        #expect(printed["api"]?.contains("API_TOKEN=(5 characters, hidden)") == true)
+        #expect(printed["saver"]?.contains("SFTP_KEY_PASSPHRASE=pass phrase") == true, "revealed on request")
+        #expect(printed["extractor"]?.contains("#EVENT_HMAC_KEY=") == true, "a missing required value is listed, not refused")
+    }
+
     // MARK: - Helpers
 
     /// Whether `group` has read every entry of `stream` and acknowledged them all.
