@@ -184,3 +184,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The upcoming-language features Hummingbird builds with: `any` spelled out, members visible
+// only from modules a file imports, and imports internal unless a file re-exports them.
+let upcomingFeatures: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + upcomingFeatures
+}

@@ -1,5 +1,5 @@
-import ArgumentParser
-import ETLCore
+public import ArgumentParser
+public import ETLCore
 
 /// The configuration flags of every pipeline executable (`@OptionGroup`), so that each one
 /// reads, prints and refuses its configuration the same way.

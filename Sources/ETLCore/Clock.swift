@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Time as the stages see it. Tests inject a clock that does not really sleep, so backoff
 /// and schedules are checked without waiting.

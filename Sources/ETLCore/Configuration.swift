@@ -1,5 +1,5 @@
-import Configuration
-import Foundation
+public import Configuration
+public import Foundation
 
 /// A configuration problem found at start-up. The message names the variable and says
 /// what it expects, so the operator can fix `.env` or the environment in one go.

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 extension LogLevelSetting {
     public var loggerLevel: Logger.Level {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Exponential backoff with jitter: retry `n` (1-based) waits `base × factor^(n-1)`,
 /// spread by ±`jitter` so replicas that failed together do not retry together.

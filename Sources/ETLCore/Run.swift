@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A run is named by the UTC second it started, `YYYYMMDD_HHMMSS`; the same `<ts>` names
 /// its raw, processed and dead-letter files, and is its `id` in `etl_runs`.

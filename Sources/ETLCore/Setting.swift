@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One configuration variable, declared once: its name, its default (as an operator writes
 /// it in `.env`), a line of documentation, whether it is a secret, and how its text becomes

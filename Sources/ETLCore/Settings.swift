@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Every configuration variable of the pipeline, each declared once. The README's
 /// "Configuration" table and `.env.example` document the same variables with the same

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The configuration of one executable: the settings it reads, and how it reads them.
 /// `--print-configuration` prints `settings`; a test checks that `init` reads exactly them.

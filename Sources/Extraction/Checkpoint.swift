@@ -1,5 +1,5 @@
-import ETLCore
-import Foundation
+public import ETLCore
+public import Foundation
 
 /// What survives a crash of the extractor: which run is in progress, how many users are
 /// durably in its temporary raw file, and how many bytes that is. A resumed run cuts the

@@ -1,6 +1,6 @@
-import ETLCore
-import Foundation
-import Logging
+public import ETLCore
+public import Foundation
+public import Logging
 import Synchronization
 
 /// A circuit breaker in front of the source: after `threshold` consecutive failed requests

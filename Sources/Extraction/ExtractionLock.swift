@@ -1,5 +1,5 @@
-import ETLCore
-import Foundation
+public import ETLCore
+public import Foundation
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
-import ETLCore
-import Foundation
-import Handoff
-import Logging
+public import ETLCore
+public import Foundation
+public import Handoff
+public import Logging
 
 /// How one extraction ended.
 public enum ExtractionOutcome: Sendable, Equatable {

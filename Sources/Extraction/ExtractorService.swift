@@ -1,7 +1,7 @@
-import ETLCore
-import Foundation
-import Logging
-import ServiceLifecycle
+public import ETLCore
+public import Foundation
+public import Logging
+public import ServiceLifecycle
 
 /// The long-running extractor: one run at start (when `EXTRACT_ON_START`), then one a day
 /// at `EXTRACT_SCHEDULE` (UTC). A failed run is logged and resumed by the next one; a

@@ -1,7 +1,7 @@
-import CurlHTTP
-import ETLCore
-import Foundation
-import Logging
+public import CurlHTTP
+public import ETLCore
+public import Foundation
+public import Logging
 
 /// How the extractor reaches the source. `CurlSource` is the product; tests inject
 /// scripted answers and faults.

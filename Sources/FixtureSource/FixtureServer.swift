@@ -1,7 +1,7 @@
-import Foundation
-import Hummingbird
-import Logging
-import NIOCore
+public import Foundation
+public import Hummingbird
+public import Logging
+public import NIOCore
 import Synchronization
 
 /// How the fixture source behaves. Every random choice (users, invalid ones, faults) derives from `seed`.

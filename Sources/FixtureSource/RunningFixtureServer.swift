@@ -1,7 +1,7 @@
-import Foundation
-import Hummingbird
-import Logging
-import ServiceLifecycle
+public import Foundation
+public import Hummingbird
+public import Logging
+public import ServiceLifecycle
 
 /// The fixture source running in-process (for tests): started on a free port, stopped by `stop()`.
 ///

@@ -1,5 +1,5 @@
 import Synchronization
-import ETLCore
+public import ETLCore
 
 
 /// A process-local queue with the same delivery rules as the Redis one (per-group cursor,

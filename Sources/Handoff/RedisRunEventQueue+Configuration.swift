@@ -1,5 +1,5 @@
-import ETLCore
-import Logging
+public import ETLCore
+public import Logging
 
 extension RedisRunEventQueue {
     /// A stage's queue, from its configuration. The configuration has already checked

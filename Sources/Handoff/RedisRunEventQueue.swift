@@ -1,8 +1,8 @@
 import Synchronization
-import ETLCore
-import Foundation
-import Logging
-import RedisClient
+public import ETLCore
+public import Foundation
+public import Logging
+public import RedisClient
 
 /// The product's handoff: each `HandoffPoint` is a Redis Stream with one consumer group per
 /// downstream stage, next to the SPEC's pub/sub channel.

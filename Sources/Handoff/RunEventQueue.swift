@@ -1,4 +1,4 @@
-import ETLCore
+public import ETLCore
 
 /// The three points where one stage hands a run to the next. Each has the SPEC's pub/sub
 /// channel (for anyone listening live) and a Redis Stream next to it (so a stage that was

@@ -1,7 +1,7 @@
-import ETLCore
-import Foundation
-import Logging
-import RedisClient
+public import ETLCore
+public import Foundation
+public import Logging
+public import RedisClient
 
 /// The loop every downstream stage runs: take the next delivery, handle it, acknowledge it.
 ///

@@ -1,4 +1,4 @@
-import ETLCore
+public import ETLCore
 
 /// What `etl_runs` knows of a run, as far as deciding what an event may do to it.
 public struct LedgerState: Sendable, Equatable {

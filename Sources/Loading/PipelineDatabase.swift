@@ -1,7 +1,7 @@
-import ETLCore
-import Foundation
-import GRDB
-import PipelineSchema
+public import ETLCore
+public import Foundation
+public import GRDB
+public import PipelineSchema
 
 /// The saver's SQLite database (`DATABASE_PATH`): a GRDB `DatabasePool` in WAL mode, so the
 /// API reads while the saver writes. The schema is created and upgraded by migrations.

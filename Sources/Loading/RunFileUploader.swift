@@ -1,8 +1,9 @@
-import ETLCore
-import Foundation
-import Handoff
-import Logging
+public import ETLCore
+public import Foundation
+public import Handoff
+public import Logging
 import Synchronization
+import PipelineSchema
 
 /// Where a run's files go once loaded: the seam between the saver and the SFTP server
 /// (`SFTPRunFileUploader` in production, fakes in tests).

@@ -1,7 +1,7 @@
-import ETLCore
-import Foundation
-import GRDB
-import PipelineSchema
+public import ETLCore
+public import Foundation
+public import GRDB
+public import PipelineSchema
 #if canImport(GRDBSQLite)
 import GRDBSQLite
 #else

@@ -1,7 +1,7 @@
-import ETLCore
-import Foundation
-import Handoff
-import Logging
+public import ETLCore
+public import Foundation
+public import Handoff
+public import Logging
 
 /// The operator's retry (`saver --retry RUN_ID`, `saver --retry-failed`): hands a run back to
 /// the pipeline through the normal hand-off, never by editing files or the ledger.

@@ -1,7 +1,7 @@
-import ETLCore
-import Foundation
-import Logging
-import SFTPClient
+public import ETLCore
+public import Foundation
+public import Logging
+public import SFTPClient
 
 /// Uploads a run's files to the SFTP server (`SFTP_*`): key authentication only, host key
 /// checked against `SFTP_KNOWN_HOSTS`. Each attempt opens its own session (runs are rare,

@@ -1,8 +1,8 @@
-import ETLCore
-import Foundation
-import Handoff
-import Logging
-import ServiceLifecycle
+public import ETLCore
+public import Foundation
+public import Handoff
+public import Logging
+public import ServiceLifecycle
 
 /// The saver stage: consumes `phase2_complete` (group `saver`), loads the run's three files
 /// into SQLite, records the run in `etl_runs`, then tries the SFTP upload once.

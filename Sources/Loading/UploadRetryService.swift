@@ -1,7 +1,7 @@
-import ETLCore
-import Foundation
-import Logging
-import ServiceLifecycle
+public import ETLCore
+public import Foundation
+public import Logging
+public import ServiceLifecycle
 
 /// Finishes uploads that failed: every `pollSeconds` it picks the runs in `upload_pending`
 /// (or `uploading` with a due retry time) whose `next_upload_at` has passed and tries again,

@@ -1,6 +1,6 @@
-import ETLCore
-import Foundation
-import GRDB
+public import ETLCore
+public import Foundation
+public import GRDB
 
 /// One `etl_runs` row, every column of it: the ledger the saver keeps and the API serves
 /// (the served subset is `ServedFields.etlRuns`). Its `CodingKeys` are the table's columns,

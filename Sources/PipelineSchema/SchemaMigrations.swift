@@ -1,4 +1,4 @@
-import GRDB
+public import GRDB
 
 /// The schema's history: the migrations that create and upgrade the saver's database. The
 /// saver applies them (`PipelineDatabase`); the API only reads what they made; tests and

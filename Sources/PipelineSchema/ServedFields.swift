@@ -1,4 +1,4 @@
-import GRDB
+public import GRDB
 
 /// What the API may serve, table by table: an allow-list, declared once, here, beside the row
 /// types. Served columns are named by their record's `Columns`, so the allow-list cannot name

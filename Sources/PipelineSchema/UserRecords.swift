@@ -1,4 +1,4 @@
-import GRDB
+public import GRDB
 
 // The three per-row tables the saver fills, one row per non-blank line of a run file. Each
 // record's `CodingKeys` are its table's columns in the table's order (`SchemaTests` checks

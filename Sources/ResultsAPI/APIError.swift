@@ -1,8 +1,8 @@
-import ETLCore
-import Foundation
-import HTTPTypes
-import Hummingbird
-import Logging
+public import ETLCore
+public import Foundation
+public import HTTPTypes
+public import Hummingbird
+public import Logging
 
 /// An error answered as JSON `{"error": code, "message": text}` with its HTTP status.
 public struct APIError: Error, HTTPResponseError, CustomStringConvertible {

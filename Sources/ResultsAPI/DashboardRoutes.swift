@@ -1,6 +1,6 @@
-import ETLCore
-import Foundation
-import Hummingbird
+public import ETLCore
+public import Foundation
+public import Hummingbird
 import Synchronization
 
 /// The human-facing dashboard served next to the JSON API: `GET /` (the page,

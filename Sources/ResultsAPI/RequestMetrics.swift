@@ -1,7 +1,7 @@
 import Dispatch
-import Hummingbird
-import Metrics
-import Prometheus
+public import Hummingbird
+public import Metrics
+public import Prometheus
 import Synchronization
 
 /// The API's metrics through swift-metrics, with a Prometheus registry of its own (not the

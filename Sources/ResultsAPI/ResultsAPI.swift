@@ -1,9 +1,9 @@
-import ETLCore
-import Foundation
-import Hummingbird
-import Logging
-import NIOCore
-import PipelineSchema
+public import ETLCore
+public import Foundation
+public import Hummingbird
+public import Logging
+public import NIOCore
+public import PipelineSchema
 
 /// The read-only results API over the saver's database (see the SPEC §2 "api").
 ///

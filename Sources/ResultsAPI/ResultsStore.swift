@@ -1,8 +1,8 @@
-import ETLCore
-import Foundation
-import GRDB
-import Logging
-import PipelineSchema
+public import ETLCore
+public import Foundation
+public import GRDB
+public import Logging
+public import PipelineSchema
 import Synchronization
 
 /// The API's view of the saver's database: opened read-only, lazily. Until the file exists

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A problem with `DEPARTMENTS_CSV`; the message names the file and, where it applies, the line.
 public enum DepartmentLookupError: Error, Equatable, CustomStringConvertible {

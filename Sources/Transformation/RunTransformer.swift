@@ -1,5 +1,5 @@
-import ETLCore
-import Foundation
+public import ETLCore
+public import Foundation
 
 public enum RunTransformerError: Error, Equatable, CustomStringConvertible, ClassifiedFailure {
     case rawFileMissing(runID: RunID, path: String)

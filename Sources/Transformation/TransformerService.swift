@@ -1,8 +1,8 @@
-import ETLCore
-import Foundation
-import Handoff
-import Logging
-import ServiceLifecycle
+public import ETLCore
+public import Foundation
+public import Handoff
+public import Logging
+public import ServiceLifecycle
 
 /// The transformer stage as a long-running service.
 ///

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import ResultsAPI
 import ServiceLifecycle
+import UnixSignals
 
 /// `api`: serves the saver's database read-only over HTTP (`API_HOST`, `API_PORT`, `CORS_ORIGINS`,
 /// `API_TOKEN`, `CHARTJS_PATH`).

@@ -7,6 +7,7 @@ import Handoff
 import Logging
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 @main
 struct ExtractorCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import FixtureSource
 import Foundation
 import Hummingbird
+import UnixSignals
 
 /// A DummyJSON-compatible `/users` source for tests and the offline local stack.
 struct FixtureSourceCommand: ParsableCommand {

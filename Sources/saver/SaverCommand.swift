@@ -6,6 +6,7 @@ import Handoff
 import Loading
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `saver`: loads each transformed run into SQLite and uploads its files over SFTP.
 /// Configuration comes from the environment and `.env` (see the SPEC's table).

@@ -6,6 +6,7 @@ import Handoff
 import Logging
 import ServiceLifecycle
 import Transformation
+import UnixSignals
 
 /// The transformer stage: validates and enriches each run announced on
 /// `channel:phase1_complete`, then announces it on `channel:phase2_complete`.

@@ -7,6 +7,8 @@ import Logging
 import ResultsAPI
 import Testing
 import TestSupport
+import NIOFoundationEssentialsCompat
+import GRDB
 
 /// A temporary database path (not created until a test asks) and an API over it.
 final class APIFixture: Sendable {

@@ -8,6 +8,7 @@ import PipelineSchema
 import ResultsAPI
 import Testing
 import Transformation
+import NIOFoundationEssentialsCompat
 
 /// Every kind of broken line the hostile-source tests produce, built from one real user's
 /// bytes so that each still carries that user's personal values.

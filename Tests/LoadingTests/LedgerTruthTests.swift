@@ -4,6 +4,7 @@ import GRDB
 import Handoff
 import Testing
 @testable import Loading
+import PipelineSchema
 
 /// Issue 9, findings 3 and 10, and issue 8's double announcement, at the saver: what an event
 /// may change in `etl_runs`, transient faults that pass, the operator retry, and a run that

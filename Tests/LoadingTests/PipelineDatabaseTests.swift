@@ -4,6 +4,7 @@ import GRDB
 import TestSupport
 import Testing
 @testable import Loading
+import PipelineSchema
 
 @Suite struct PipelineDatabaseTests {
     /// Issue 9, finding 5: the extractor's count of repeated user ids reaches the ledger.

@@ -3,6 +3,7 @@ import Foundation
 import Handoff
 import Testing
 @testable import Loading
+import PipelineSchema
 
 @Suite struct SaverReconcileTests {
     func age(_ url: URL, seconds: Double) throws {

@@ -4,6 +4,7 @@ import GRDB
 import Handoff
 import Testing
 @testable import Loading
+import PipelineSchema
 
 @Suite struct SaverServiceTests {
     let runID = RunID("20270115_080000")!

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A real `redis-server` on a random loopback port with AOF on and a password
 /// (`--requirepass`, as in every stack this project starts), in its own temp directory.

@@ -1,5 +1,5 @@
-import ETLCore
-import Foundation
+public import ETLCore
+public import Foundation
 import Synchronization
 
 /// A clock that never really sleeps: each sleep is recorded and advances `now` at once,
