@@ -103,6 +103,10 @@ public enum RunStatus: String, Codable, Sendable, CaseIterable {
         case .failed: 8
         }
     }
+
+    /// A stage at work on the run, reported while it works (the ledger shows it; nothing is
+    /// loaded for it).
+    public var isProgress: Bool { self == .extracting || self == .transforming }
 }
 
 /// The payload announced between stages (JSON on the SPEC's channels and streams). Each

@@ -108,6 +108,7 @@ public struct Extraction: Sendable {
         let writer = try LineWriter(path: temporaryPath, truncatingTo: checkpoint.bytes)
         // A resumed run counts duplicates over the users it already has.
         var seen = Set<String>()
+        var progressReportedAt: Date?
         if checkpoint.bytes > 0 {
             let counted = try DuplicateIDs.count(inFile: temporaryPath)
             seen = counted.seen
@@ -135,6 +136,7 @@ public struct Extraction: Sendable {
             checkpoint.bytes = writer.bytesWritten
             try checkpoints.save(checkpoint)
             logProgress(checkpoint, pageUsers: page.users.count)
+            await reportProgress(checkpoint, lastReportedAt: &progressReportedAt)
         }
         try AtomicLineFile.rename(temporaryPath, to: files.raw.path)
         return .complete
@@ -257,6 +259,27 @@ public struct Extraction: Sendable {
     }
 
     /// `page 3/21 skip=200 users=300/2080 (14%)`
+    /// How often, at most, the ledger hears how far a run has got.
+    static let progressIntervalSeconds = 1.0
+
+    /// While a run extracts, the ledger shows it `extracting` with the users fetched so far:
+    /// an `extracting` event goes to the saver (`progress`) after the first page and then at most once per `progressIntervalSeconds`. Best effort: a lost
+    /// report is only a stale count, replaced by the next one or by `extracted`.
+    private func reportProgress(_ checkpoint: ExtractionCheckpoint, lastReportedAt: inout Date?) async {
+        let now = clock.now()
+        if let last = lastReportedAt, now.timeIntervalSince(last) < Self.progressIntervalSeconds { return }
+        lastReportedAt = now
+        var event = RunEvent(runID: checkpoint.runID, status: .extracting)
+        event.attempt = checkpoint.attempt
+        event.extractedCount = checkpoint.fetched
+        event.extractStartedAt = checkpoint.startedAt
+        do {
+            try await queue.announce(event, at: .progress)
+        } catch {
+            logger.debug("could not report the progress of run \(checkpoint.runID)", metadata: ["error": "\(error)"])
+        }
+    }
+
     private func logProgress(_ checkpoint: ExtractionCheckpoint, pageUsers: Int) {
         let total = checkpoint.total ?? checkpoint.fetched
         let pageSize = configuration.pageSize

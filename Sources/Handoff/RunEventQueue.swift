@@ -7,6 +7,9 @@ public enum HandoffPoint: String, Sendable, CaseIterable {
     case phase1 = "phase1_complete"
     case phase2 = "phase2_complete"
     case phase3 = "phase3_complete"
+    /// Not a hand-off: an upstream stage at work on a run (`extracting` with the users
+    /// fetched so far, `transforming`), for the saver's ledger. Losing one loses nothing.
+    case progress = "run_progress"
 
     public var channel: String { "channel:\(rawValue)" }
     public var stream: String { "stream:\(rawValue)" }

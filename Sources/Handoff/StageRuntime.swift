@@ -17,6 +17,14 @@ public protocol RunHandler: Sendable {
     /// such run) and then every reconcile interval (only files untouched for that long, so a
     /// run whose announcement is in flight is left to the consumer).
     func catchUp(olderThan seconds: Double?) async
+
+    /// Records an upstream stage's report that it is at work on a run (`HandoffPoint.progress`).
+    func recordProgress(_ event: RunEvent) async throws
+}
+
+extension RunHandler {
+    /// Stages that keep no ledger have nothing to do with progress reports.
+    public func recordProgress(_ event: RunEvent) async throws {}
 }
 
 /// The loop of every downstream stage: the catch-up scan at start (when asked), then the
@@ -27,16 +35,20 @@ public struct StageRuntime: Sendable {
     public let consumer: StageConsumer
     public let reconcileIntervalSeconds: Double
     public let catchUpAtStart: Bool
+    /// Consumes `HandoffPoint.progress` into `RunHandler.recordProgress` when set.
+    public let progressConsumer: StageConsumer?
 
-    public init(consumer: StageConsumer, reconcileIntervalSeconds: Double, catchUpAtStart: Bool) {
+    public init(consumer: StageConsumer, reconcileIntervalSeconds: Double, catchUpAtStart: Bool,
+                progressConsumer: StageConsumer? = nil) {
         self.consumer = consumer
         self.reconcileIntervalSeconds = reconcileIntervalSeconds
         self.catchUpAtStart = catchUpAtStart
+        self.progressConsumer = progressConsumer
     }
 
     public func run(_ handler: some RunHandler) async {
         if catchUpAtStart { await handler.catchUp(olderThan: nil) }
-        let consumer = self.consumer, interval = reconcileIntervalSeconds
+        let consumer = self.consumer, interval = reconcileIntervalSeconds, progressConsumer = self.progressConsumer
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -45,6 +57,14 @@ public struct StageRuntime: Sendable {
                         giveUp: { delivery, error in
                             try await finishingThroughShutdown { try await handler.giveUp(delivery.event, error: error) }
                         })
+                }
+                if let progressConsumer {
+                    group.addTask {
+                        await progressConsumer.run(
+                            handle: { delivery in try await handler.recordProgress(delivery.event) },
+                            // A report that cannot be recorded is only a stale status: dropped.
+                            giveUp: { _, _ in })
+                    }
                 }
                 group.addTask {
                     while !Task.isCancelled {

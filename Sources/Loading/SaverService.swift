@@ -64,8 +64,11 @@ public struct SaverService: Service, RunHandler {
         logger.info("saver listening", metadata: ["stream": "\(HandoffPoint.phase2.stream)", "database": "\(database.path)"])
         // No scan at start: the transformer's start-up scan announces what it finds, and the
         // periodic scan takes whatever announcement is lost.
-        await StageRuntime(consumer: consumer, reconcileIntervalSeconds: reconcileIntervalSeconds, catchUpAtStart: false)
-            .run(self)
+        let progress = StageConsumer(
+            queue: queue, handoff: .progress, group: Self.group, consumer: consumerName, maxDeliveries: maxDeliveries,
+            retry: retry, clock: clock, logger: logger, waitMilliseconds: waitMilliseconds)
+        await StageRuntime(consumer: consumer, reconcileIntervalSeconds: reconcileIntervalSeconds, catchUpAtStart: false,
+                           progressConsumer: progress).run(self)
         logger.info("saver stopped")
     }
 
@@ -215,6 +218,28 @@ public struct SaverService: Service, RunHandler {
         // One inline attempt; on failure the run is `upload_pending` and the retry service
         // takes over. Only a database failure propagates (the delivery is then retried).
         _ = try await upload.attempt(runID)
+    }
+
+    /// An upstream stage at work (`extracting` with the users fetched so far, `transforming`):
+    /// only the ledger row changes, and never backwards. A report that comes late (redelivered
+    /// after the run moved on) is dropped quietly: it is stale, not hostile.
+    public func recordProgress(_ event: RunEvent) async throws {
+        let files = RunFiles(dataDirectory: dataDirectory, runID: event.runID)
+        let metadata: Logger.Metadata = ["run_id": "\(event.runID)", "status": "\(event.status.rawValue)"]
+        guard event.status.isProgress, try await fileScans.run({ files.anyExists }) else {
+            logger.error("rejected a progress report: not a stage at work on a run with files", metadata: metadata)
+            return
+        }
+        if case .refuse = LedgerState.admission(of: event, given: try await database.ledgerState(event.runID)) {
+            logger.debug("dropped a stale progress report", metadata: metadata)
+            return
+        }
+        var progress = event
+        // Paths are the run's own, derived from its id, and recorded by the stage's result.
+        progress.rawFile = nil
+        progress.processedFile = nil
+        progress.dlqFile = nil
+        try await database.recordEvent(progress, now: clock.now())
     }
 
     /// A run that failed upstream: recorded as failed with its error; its raw file is loaded

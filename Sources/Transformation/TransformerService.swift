@@ -168,6 +168,9 @@ public final class TransformerService: Service, RunHandler {
 
     private func transformAndAnnounce(_ event: RunEvent, files: RunFiles) async throws {
         let started = clock.now()
+        if try await !executor.run({ RunTransformer.isTransformed(files) }) {
+            await reportTransforming(event, startedAt: started)
+        }
         let transformer = self.transformer
         let (result, fingerprint) = try await executor.run { (try transformer.transform(files), files.outputFingerprint()) }
         let finished = clock.now()
@@ -206,6 +209,20 @@ public final class TransformerService: Service, RunHandler {
             logger.info("run \(event.runID) already transformed: \(counts); its announcement was missing, announced", metadata: metadata)
         case (true, false):
             logger.info("run \(event.runID) already transformed and announced: \(counts); nothing to do", metadata: metadata)
+        }
+    }
+
+    /// The ledger shows the run `transforming` while it is (the saver records what comes on
+    /// `progress`). Best effort: without it the run goes from `extracted` to `transformed`.
+    private func reportTransforming(_ event: RunEvent, startedAt: Date) async {
+        var progress = RunEvent(runID: event.runID, status: .transforming)
+        progress.attempt = event.attempt
+        progress.retryRequest = event.retryRequest
+        progress.transformStartedAt = ISO8601.string(from: startedAt)
+        do {
+            try await queue.announce(progress, at: .progress)
+        } catch {
+            logger.debug("could not report that run \(event.runID) is transforming", metadata: ["error": "\(error)"])
         }
     }
 

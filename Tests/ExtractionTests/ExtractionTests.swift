@@ -58,6 +58,19 @@ struct ExtractionTests {
         #expect(event.rawFile!.hasSuffix("raw_users/records_\(event.runID).jsonl"))
     }
 
+    /// The ledger shows the run `extracting` with its progress: after the first page, and
+    /// then at most once a second (the test clock stands still, so once here).
+    @Test func aRunReportsThatItIsExtractingWithTheUsersFetchedSoFar() async throws {
+        let harness = try Harness(pageSize: 10)
+        let event = try completed(try await harness.extraction(ScriptedSource(userCount: 35)).run())
+        let reports = harness.queue.announced(at: .progress)
+        #expect(reports.map(\.status) == [.extracting])
+        #expect(reports.first?.runID == event.runID)
+        #expect(reports.first?.extractedCount == 10)
+        #expect(reports.first?.extractStartedAt == event.extractStartedAt)
+        #expect(reports.first?.attempt == event.attempt)
+    }
+
     @Test func emptySourceCompletesWithAnEmptyFile() async throws {
         let harness = try Harness()
         let event = try completed(try await harness.extraction(ScriptedSource(userCount: 0)).run())

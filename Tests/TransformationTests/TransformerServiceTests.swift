@@ -83,6 +83,11 @@ struct TransformerServiceTests {
         #expect(started.count == 20 && started.hasSuffix("Z") && started <= finished)
         #expect(try readLines(files.processed).count == 2)
         #expect(try readLines(files.deadLetter).count == 2)
+        // While it worked, the ledger was told the run is transforming.
+        let reports = queue.announced(at: .progress)
+        #expect(reports.map(\.status) == [.transforming])
+        #expect(reports.last?.runID == runID)
+        #expect(reports.last.flatMap(\.transformStartedAt).map { $0 <= started } == true)
     }
 
     @Test func aFailedRunIsForwardedUnchanged() async throws {
