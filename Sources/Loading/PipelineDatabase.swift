@@ -2,6 +2,11 @@ public import ETLCore
 public import Foundation
 public import GRDB
 public import PipelineSchema
+#if canImport(GRDBSQLite)
+import GRDBSQLite
+#else
+import SQLite3
+#endif
 
 /// The saver's SQLite database (`DATABASE_PATH`): a GRDB `DatabasePool` in WAL mode, so the
 /// API reads while the saver writes. The schema is created and upgraded by migrations.
@@ -27,8 +32,22 @@ public final class PipelineDatabase: Sendable {
             // Big pages for ~1.5 KB records: fewer page splits and far fewer checkpoint writes.
             // (Takes effect only when the file is created; harmless afterwards.)
             try db.execute(sql: "PRAGMA page_size = 65536")
+            try Self.keepWALFiles(db)
         }
         pool = try Self.openAndMigrate(path: path, configuration: configuration)
+    }
+
+    /// Persistent WAL (GRDB's DatabaseSharing guide): the `-wal` and `-shm` files stay when the
+    /// last writer closes, so the api, which opens the database read-only and so cannot
+    /// create them, can always open it, even while no saver runs.
+    static func keepWALFiles(_ db: Database) throws {
+        var persist: CInt = 1
+        let code = withUnsafeMutablePointer(to: &persist) { flag in
+            sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, flag)
+        }
+        guard code == SQLITE_OK else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot keep the database's WAL files (SQLITE_FCNTL_PERSIST_WAL)")
+        }
     }
 
     /// Opens the pool and applies the migrations, retrying while another process (a saver

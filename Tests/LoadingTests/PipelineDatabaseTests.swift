@@ -235,3 +235,23 @@ struct LedgerAttemptTests {
         #expect(record.error == nil)
     }
 }
+
+/// GRDB's DatabaseSharing guide: a database that read-only processes open is in persistent
+/// WAL mode, so they can open it whenever its writer is not running.
+@Suite struct SharedDatabaseTests {
+    @Test func theWALFilesOutliveTheWriterAndAReadOnlyReaderOpensTheDatabaseAfterIt() async throws {
+        let workspace = try Workspace()
+        do {
+            let database = try workspace.openDatabase()
+            try await database.recordEvent(RunEvent(runID: RunID("20270115_100000")!, status: .extracting))
+            #expect(try await database.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+        }
+        // The pool is closed here: without persistent WAL, SQLite would delete both files.
+        #expect(FileManager.default.fileExists(atPath: workspace.databasePath + "-wal"))
+        #expect(FileManager.default.fileExists(atPath: workspace.databasePath + "-shm"))
+        var configuration = Configuration()
+        configuration.readonly = true
+        let reader = try DatabasePool(path: workspace.databasePath, configuration: configuration)
+        #expect(try await reader.read { db in try String.fetchOne(db, sql: "SELECT status FROM etl_runs") } == "extracting")
+    }
+}
