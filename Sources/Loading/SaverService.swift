@@ -73,7 +73,8 @@ public struct SaverService: Service, RunHandler {
     }
 
     /// Transformed runs (processed and DLQ files in place, untouched for `seconds`) that
-    /// `etl_runs` does not know (their announcement never reached the saver) or knows as
+    /// `etl_runs` does not know, or knows only from progress reports (`extracting`,
+    /// `transforming`: their announcement never reached the saver), or knows as
     /// `failed` for a transient cause (a full disk, the database unavailable): both are loaded
     /// again by the catch-up scan, so a passing fault never leaves a run failed for good.
     public func unannouncedRuns(olderThan seconds: Double) async throws -> [RunID] {
@@ -84,11 +85,19 @@ public struct SaverService: Service, RunHandler {
         for runID in transformed {
             if failedTransiently.contains(runID) {
                 runs.append(runID)
-            } else if try await database.run(runID) == nil {
+            } else if Self.announcementNeverArrived(try await database.ledgerState(runID)) {
                 runs.append(runID)
             }
         }
         return runs
+    }
+
+    /// With its outputs on disk, a run the ledger does not know, or knows only as still before
+    /// `transformed`, was transformed without the saver hearing of it (found by the chaos
+    /// test: a Redis power loss lost the `phase2` entry of a run whose progress was recorded).
+    private static func announcementNeverArrived(_ state: LedgerState?) -> Bool {
+        guard let state else { return true }
+        return state.status.rank < RunStatus.transformed.rank
     }
 
     /// Runs with both transform outputs in place, the processed file untouched for `seconds`.

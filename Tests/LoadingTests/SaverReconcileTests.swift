@@ -42,4 +42,29 @@ import PipelineSchema
         #expect(try await saver.unannouncedRuns(olderThan: 60).isEmpty)
         #expect(try await database.run(fresh) == nil)
     }
+
+    /// Found by the chaos test after progress reports came in: a Redis power loss lost the
+    /// `phase2` entry of a run the ledger knew only as `extracting`. A run known only from
+    /// progress reports, with its outputs on disk, was transformed unannounced: it is loaded.
+    @Test(arguments: [RunStatus.extracting, .transforming])
+    func aTransformedRunKnownOnlyFromProgressReportsIsLoaded(_ reported: RunStatus) async throws {
+        let workspace = try Workspace()
+        let database = try workspace.openDatabase()
+        let lost = RunID("20270115_080000")!
+        let files = try workspace.writeRun(lost, valid: 3, invalid: 1)
+        try age(files.processed, seconds: 120)
+        var progress = RunEvent(runID: lost, status: reported)
+        progress.extractedCount = 2
+        try await database.recordEvent(progress)
+        let saver = SaverService(
+            database: database, queue: InMemoryRunEventQueue(), uploader: FakeUploader(), dataDirectory: workspace.dataDirectory,
+            retry: RetryPolicy(maxRetries: 3, baseSeconds: 5, factor: 3, jitter: 0), clock: TestClock(), logger: .test,
+            consumerName: "test", waitMilliseconds: 10, reconcileIntervalSeconds: 60)
+
+        #expect(try await saver.unannouncedRuns(olderThan: 60) == [lost])
+        await saver.catchUp(olderThan: 60)
+        #expect(try await database.run(lost)?.status == "completed")
+        #expect(try await database.rowCount(.processed, runID: lost) == 3)
+        #expect(try await saver.unannouncedRuns(olderThan: 60).isEmpty)
+    }
 }
