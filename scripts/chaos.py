@@ -200,24 +200,14 @@ class Stack:
         host_pub = (self.keys / "ssh_host_ed25519_key.pub").read_text().split()
         (sshd / "known_hosts").write_text(f"[127.0.0.1]:{self.sshd_port} {host_pub[0]} {host_pub[1]}\n")
         use_pam = "yes" if os.getuid() != 0 else "no"
-        (sshd / "sshd_config").write_text(f"""ListenAddress 127.0.0.1
-Port {self.sshd_port}
-HostKey {self.keys / 'ssh_host_ed25519_key'}
-PidFile none
-AuthorizedKeysFile {self.keys / 'authorized_keys'}
-AllowUsers {current_user()}
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-UsePAM {use_pam}
-StrictModes no
-LogLevel INFO
-Subsystem sftp internal-sftp
-ForceCommand internal-sftp
-AllowTcpForwarding no
-X11Forwarding no
-""")
+        # The repository's one sshd configuration, filled in.
+        template = (REPO / "config" / "sshd_config.template").read_text()
+        fields = {"@PORT@": str(self.sshd_port), "@HOST_KEYS@": f"HostKey {self.keys / 'ssh_host_ed25519_key'}",
+                  "@PID_FILE@": "none", "@AUTHORIZED_KEYS@": str(self.keys / "authorized_keys"),
+                  "@USER@": current_user(), "@USE_PAM@": use_pam, "@LOG_LEVEL@": "INFO"}
+        for name, value in fields.items():
+            template = template.replace(name, value)
+        (sshd / "sshd_config").write_text(template)
         if os.getuid() == 0:
             Path("/run/sshd").mkdir(parents=True, exist_ok=True)
 

@@ -351,29 +351,17 @@ write_sshd_config() {
     # As root without PAM, sshd refuses accounts whose password is locked ('!' in shadow, as
     # root's often is); PAM's account check does not. A non-root sshd cannot use PAM.
     if [[ "$(id -u)" == 0 && -f /etc/pam.d/sshd ]]; then use_pam=yes; fi
-    cat >"$config" <<EOF
-# Written by scripts/local-stack.sh: SFTP only, key authentication only, loopback only.
-Port ${SSHD_PORT}
-ListenAddress 127.0.0.1
-HostKey ${KEY_DIR}/ssh_host_ed25519_key
-PidFile ${RUN_DIR}/sshd/sshd.pid
-# Keys and this config live in the repository or /tmp, not in a home directory:
-StrictModes no
-AuthorizedKeysFile ${KEY_DIR}/authorized_keys
-PubkeyAuthentication yes
-AuthenticationMethods publickey
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-UsePAM ${use_pam}
-AllowUsers ${user}
-DisableForwarding yes
-PermitTTY no
-PermitUserRC no
-Subsystem sftp internal-sftp
-ForceCommand internal-sftp
-LogLevel INFO
-EOF
+    # The repository's one sshd configuration, filled in.
+    local text
+    text="$(<"${ROOT}/config/sshd_config.template")"
+    text="${text//@PORT@/${SSHD_PORT}}"
+    text="${text//@HOST_KEYS@/HostKey ${KEY_DIR}/ssh_host_ed25519_key}"
+    text="${text//@PID_FILE@/${RUN_DIR}/sshd/sshd.pid}"
+    text="${text//@AUTHORIZED_KEYS@/${KEY_DIR}/authorized_keys}"
+    text="${text//@USER@/${user}}"
+    text="${text//@USE_PAM@/${use_pam}}"
+    text="${text//@LOG_LEVEL@/INFO}"
+    printf '%s\n' "$text" >"$config"
     printf '%s' "$config"
 }
 

@@ -46,7 +46,7 @@ public final class SSHDServer: @unchecked Sendable {
     /// `additionalHostKeyTypes` (e.g. `["ecdsa", "rsa"]`) gives the server more host keys
     /// besides ed25519, as real servers have; known_hosts still lists only the ed25519 one.
     public static func start(additionalHostKeyTypes: [String] = []) throws -> SSHDServer {
-        var lastError: Error = TestSupportError.timedOut("sshd to start")
+        var lastError: any Error = TestSupportError.timedOut("sshd to start")
         for _ in 0..<3 {
             do { return try startOnce(additionalHostKeyTypes) } catch { lastError = error }
         }
@@ -146,31 +146,24 @@ public final class SSHDServer: @unchecked Sendable {
         return hostKey
     }
 
-    private static func config(directory: URL, user: String, port: Int, hostKeys: [String]) -> String {
+    private static func config(directory: URL, user: String, port: Int, hostKeys: [String]) throws -> String {
         let path = { (name: String) in directory.appendingPathComponent(name).path }
         // Without PAM, an unprivileged sshd cannot read the shadow file and calls every account
         // "locked"; with PAM as root, session modules (pam_loginuid) fail in containers.
         let usePAM = getuid() != 0
-        return """
-            ListenAddress 127.0.0.1
-            Port \(port)
-            \(hostKeys.map { "HostKey \($0)" }.joined(separator: "\n"))
-            PidFile none
-            AuthorizedKeysFile \(path("authorized_keys"))
-            AllowUsers \(user)
-            PubkeyAuthentication yes
-            PasswordAuthentication no
-            KbdInteractiveAuthentication no
-            PermitRootLogin prohibit-password
-            UsePAM \(usePAM ? "yes" : "no")
-            StrictModes no
-            LogLevel VERBOSE
-            Subsystem sftp internal-sftp
-            ForceCommand internal-sftp
-            AllowTcpForwarding no
-            X11Forwarding no
+        let filled = [
+            "@PORT@": String(port), "@HOST_KEYS@": hostKeys.map { "HostKey \($0)" }.joined(separator: "\n"),
+            "@PID_FILE@": "none", "@AUTHORIZED_KEYS@": path("authorized_keys"), "@USER@": user,
+            "@USE_PAM@": usePAM ? "yes" : "no", "@LOG_LEVEL@": "VERBOSE",
+        ].reduce(try configTemplate()) { text, field in text.replacingOccurrences(of: field.key, with: field.value) }
+        return filled
+    }
 
-            """
+    /// `config/sshd_config.template`, the one sshd configuration of the repository.
+    private static func configTemplate() throws -> String {
+        let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../config/sshd_config.template").standardizedFileURL
+        return try String(contentsOf: template, encoding: .utf8)
     }
 
     private static func currentUserName() -> String {
