@@ -79,7 +79,7 @@ public final class LineWriter {
     public init(path: String, truncatingTo offset: Int64? = nil) throws {
         self.path = path
         if let offset {
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             guard truncate(path, off_t(offset)) == 0 else { throw FileIOError.writeFailed(path: path, errno: errno) }
             guard let file = fopen(path, "a") else { throw FileIOError.cannotOpen(path: path, errno: errno) }
             self.file = file

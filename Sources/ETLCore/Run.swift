@@ -14,7 +14,7 @@ public struct RunID: Hashable, Comparable, Sendable, Codable, CustomStringConver
         self.timestamp = timestamp
     }
 
-    public init(from decoder: Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let id = RunID(text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a run id: \(text)"))
@@ -22,7 +22,7 @@ public struct RunID: Hashable, Comparable, Sendable, Codable, CustomStringConver
         self = id
     }
 
-    public func encode(to encoder: Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(timestamp)
     }

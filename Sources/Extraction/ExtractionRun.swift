@@ -1,5 +1,5 @@
 public import ETLCore
-public import Foundation
+import Foundation
 public import Handoff
 public import Logging
 

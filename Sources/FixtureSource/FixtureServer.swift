@@ -1,7 +1,7 @@
-public import Foundation
+import Foundation
 public import Hummingbird
 public import Logging
-public import NIOCore
+import NIOCore
 import Synchronization
 
 /// How the fixture source behaves. Every random choice (users, invalid ones, faults) derives from `seed`.

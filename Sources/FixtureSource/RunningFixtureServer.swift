@@ -1,7 +1,7 @@
-public import Foundation
-public import Hummingbird
+import Foundation
+import Hummingbird
 public import Logging
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// The fixture source running in-process (for tests): started on a free port, stopped by `stop()`.
 ///

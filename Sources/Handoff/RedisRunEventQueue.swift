@@ -1,8 +1,8 @@
 import Synchronization
 public import ETLCore
-public import Foundation
+import Foundation
 public import Logging
-public import RedisClient
+import RedisClient
 
 /// The product's handoff: each `HandoffPoint` is a Redis Stream with one consumer group per
 /// downstream stage, next to the SPEC's pub/sub channel.
@@ -116,7 +116,7 @@ public final class RedisRunEventQueue: RunEventQueue {
     }
 
     public func acknowledge(_ delivery: Delivery, group: String) async throws {
-        try await writeExecutor.run { [writer] in
+        _ = try await writeExecutor.run { [writer] in
             try writer.command(["XACK", delivery.handoff.stream, group, delivery.messageID])
         }
     }

@@ -1,7 +1,7 @@
 public import ETLCore
-public import Foundation
+import Foundation
 public import Logging
-public import RedisClient
+import RedisClient
 
 /// The loop every downstream stage runs: take the next delivery, handle it, acknowledge it.
 ///

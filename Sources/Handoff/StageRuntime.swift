@@ -1,5 +1,5 @@
 public import ETLCore
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// A downstream stage reduced to what is its own: what it does with one run, what it records
 /// when it gives a run up, and how it finds runs whose announcement never reached it.

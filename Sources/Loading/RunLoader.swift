@@ -1,7 +1,7 @@
 public import ETLCore
 public import Foundation
-public import GRDB
-public import PipelineSchema
+import GRDB
+import PipelineSchema
 #if canImport(GRDBSQLite)
 import GRDBSQLite
 #else

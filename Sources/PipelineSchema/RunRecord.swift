@@ -1,5 +1,5 @@
 public import ETLCore
-public import Foundation
+import Foundation
 public import GRDB
 
 /// One `etl_runs` row, every column of it: the ledger the saver keeps and the API serves
@@ -124,7 +124,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
 
     /// Explicit nulls (the synthesized encoder would drop nil members), and `uploaded_files`
     /// as the same JSON text the ledger writes (`encodeStringArray`).
-    public func encode(to encoder: Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
         try container.encode(runTimestamp, forKey: .runTimestamp)

@@ -37,7 +37,7 @@ public enum RedisError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case .invalidURL(let url):
+        case .invalidURL:
             "REDIS_URL is not redis://[[user]:password@]host[:port][/db] (a user needs a password)"
         case .connectionFailed(let endpoint, let reason):
             "cannot connect to Redis at \(endpoint): \(reason) (is redis-server running? check REDIS_URL)"

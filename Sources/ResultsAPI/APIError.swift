@@ -1,8 +1,8 @@
-public import ETLCore
-public import Foundation
+import ETLCore
+import Foundation
 public import HTTPTypes
 public import Hummingbird
-public import Logging
+import Logging
 
 /// An error answered as JSON `{"error": code, "message": text}` with its HTTP status.
 public struct APIError: Error, HTTPResponseError, CustomStringConvertible {

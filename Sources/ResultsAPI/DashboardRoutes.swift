@@ -1,5 +1,5 @@
-public import ETLCore
-public import Foundation
+import ETLCore
+import Foundation
 public import Hummingbird
 import Synchronization
 

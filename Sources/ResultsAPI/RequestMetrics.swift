@@ -1,6 +1,6 @@
 import Dispatch
-public import Hummingbird
-public import Metrics
+import Hummingbird
+import Metrics
 public import Prometheus
 import Synchronization
 

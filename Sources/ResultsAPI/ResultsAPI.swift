@@ -1,9 +1,9 @@
 public import ETLCore
-public import Foundation
+import Foundation
 public import Hummingbird
 public import Logging
 public import NIOCore
-public import PipelineSchema
+import PipelineSchema
 
 /// The read-only results API over the saver's database (see the SPEC §2 "api").
 ///

@@ -1,8 +1,8 @@
-public import ETLCore
-public import Foundation
+import ETLCore
+import Foundation
 public import GRDB
 public import Logging
-public import PipelineSchema
+import PipelineSchema
 import Synchronization
 
 /// The API's view of the saver's database: opened read-only, lazily. Until the file exists

@@ -1,5 +1,5 @@
 public import ETLCore
-public import Foundation
+import Foundation
 
 public enum RunTransformerError: Error, Equatable, CustomStringConvertible, ClassifiedFailure {
     case rawFileMissing(runID: RunID, path: String)

@@ -247,7 +247,7 @@ func errorCode(_ response: TestResponse) -> String? {
         let fixture = try APIFixture()
         try FileManager.default.createDirectory(
             at: URL(fileURLWithPath: fixture.databasePath).deletingLastPathComponent(), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: fixture.databasePath, contents: nil)
+        _ = FileManager.default.createFile(atPath: fixture.databasePath, contents: nil)
         try await fixture.app().test(.router) { client in
             try await client.execute(uri: "/etl_runs", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)

@@ -71,7 +71,7 @@ struct CurlHTTPClientTests {
             }
         }
         // Streamed (chunked, no Content-Length) bodies are capped by the write callback.
-        try await withFixtureServer(FixtureOptions(userCount: 2100)) { server in
+        _ = try await withFixtureServer(FixtureOptions(userCount: 2100)) { server in
             await #expect {
                 _ = try await fetch(server.usersURL + "?limit=0", client: CurlHTTPClient(maxBodyBytes: 100_000))
             } throws: { error in
