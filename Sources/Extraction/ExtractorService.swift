@@ -3,19 +3,26 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 
-/// The long-running extractor: one run at start (when `EXTRACT_ON_START`), then one a day
-/// at `EXTRACT_SCHEDULE` (UTC). A failed run is logged and resumed by the next one; a
+/// The extractor as a service. `.daily`: one run at start (when `EXTRACT_ON_START`), then
+/// one a day at `EXTRACT_SCHEDULE` (UTC); a failed run is logged and resumed by the next one.
+/// `.once` (`extractor --once`): one run, whose failure the service throws. Either way a
 /// graceful shutdown stops a run between pages with its checkpoint saved.
 public struct ExtractorService: Service {
+    public enum Mode: Sendable {
+        case daily, once
+    }
+
+    public let mode: Mode
     public let configuration: ExtractorConfiguration
     public let makeExtraction: @Sendable (_ shouldStop: @escaping @Sendable () -> Bool) -> Extraction
     public let clock: any PipelineClock
     public let logger: Logger
 
     public init(
-        configuration: ExtractorConfiguration, clock: any PipelineClock, logger: Logger,
+        mode: Mode = .daily, configuration: ExtractorConfiguration, clock: any PipelineClock, logger: Logger,
         makeExtraction: @escaping @Sendable (_ shouldStop: @escaping @Sendable () -> Bool) -> Extraction
     ) {
+        self.mode = mode
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -23,6 +30,22 @@ public struct ExtractorService: Service {
     }
 
     public func run() async throws {
+        switch mode {
+        case .once: try await extractOnce()
+        case .daily: try await extractDaily()
+        }
+    }
+
+    /// One run; a shutdown that stops it is not a failure (the checkpoint resumes it).
+    private func extractOnce() async throws {
+        do {
+            _ = try await cancelWhenGracefulShutdown { try await makeExtraction { Task.isShuttingDownGracefully }.run() }
+        } catch is CancellationError {
+            logger.notice("extraction stopped by shutdown; the checkpoint resumes it")
+        }
+    }
+
+    private func extractDaily() async throws {
         if configuration.extractOnStart { await runOnce() }
         while !Task.isShuttingDownGracefully {
             let next = configuration.schedule.nextFire(after: clock.now())

@@ -6,7 +6,6 @@ import Foundation
 import Handoff
 import Logging
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 @main
@@ -37,52 +36,22 @@ struct ExtractorCommand: AsyncParsableCommand {
                 retry: configuration.common.retry, clock: clock, logger: logger, breaker: breaker)
             return Extraction(configuration: configuration, fetcher: fetcher, queue: queue, clock: clock, logger: logger, shouldStop: shouldStop)
         }
-        if once {
-            try await runOnce(makeExtraction(isShuttingDown), logger: logger)
-        } else {
-            let service = ExtractorService(configuration: configuration, clock: clock, logger: logger, makeExtraction: makeExtraction)
-            try await ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
-        }
-    }
-
-    /// One extraction under signal handling: SIGTERM stops it between pages (checkpoint
-    /// kept, exit 0); a failed run exits 1 with its reason on stderr.
-    private func runOnce(_ extraction: Extraction, logger: Logger) async throws {
-        let outcome = Mutex<Result<ExtractionOutcome, any Error>?>(nil)
-        let job = OneShot {
-            let result = await Result(catching: { try await cancelWhenGracefulShutdown { try await extraction.run() } })
-            outcome.withLock { $0 = result }
-        }
+        let service = ExtractorService(
+            mode: once ? .once : .daily, configuration: configuration, clock: clock, logger: logger, makeExtraction: makeExtraction)
+        // `--once`: the group ends when the run does; its failure is the command's exit status.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: job, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        switch outcome.withLock({ $0 }) {
-        case .failure(is CancellationError):
-            return  // stopped by SIGTERM/SIGINT; the checkpoint resumes the run
-        case .failure(let error as ExtractionLockError):
+        do {
+            try await group.run()
+        } catch let error as ExtractionLockError {
             FileHandle.standardError.write(Data("extractor: \(error)\n".utf8))
             throw ExitCode(3)
-        case .failure(let error):
+        } catch is CancellationError {
+            return  // stopped by SIGTERM/SIGINT; the checkpoint resumes the run
+        } catch {
             FileHandle.standardError.write(Data("extractor: \(error)\n".utf8))
             throw ExitCode(1)
-        case .success, .none:
-            return
         }
-    }
-}
-
-private let isShuttingDown: @Sendable () -> Bool = { Task.isShuttingDownGracefully }
-
-/// A unit of work run as a service, so it gets the group's signal handling.
-private struct OneShot: Service {
-    let work: @Sendable () async -> Void
-    init(_ work: @escaping @Sendable () async -> Void) { self.work = work }
-    func run() async throws { await work() }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
