@@ -42,6 +42,10 @@ public struct Extraction: Sendable {
         self.shouldStop = shouldStop
     }
 
+    /// The run's files (page writes and their fsync, the checkpoint, the rename), off the
+    /// cooperative pool: an fsync per page would otherwise hold one of its two threads.
+    private let fileQueue = BlockingExecutor(label: "extractor.files")
+
     private var dataDirectory: URL { configuration.common.dataDirectory }
     private var checkpoints: CheckpointStore { CheckpointStore(dataDirectory: dataDirectory) }
 
@@ -62,8 +66,10 @@ public struct Extraction: Sendable {
 
         var checkpoint: ExtractionCheckpoint
         do {
-            try RunFiles.createDirectories(under: dataDirectory)
-            checkpoint = try startOrResume()
+            checkpoint = try await fileQueue.run { [self] in
+                try RunFiles.createDirectories(under: dataDirectory)
+                return try startOrResume()
+            }
         } catch {
             throw await failBeforeARunExists(reason: "\(error)")
         }
@@ -97,20 +103,23 @@ public struct Extraction: Sendable {
         _ checkpoint: inout ExtractionCheckpoint, files: RunFiles, duplicates: inout Int
     ) async throws -> Paging {
         let temporaryPath = files.raw.path + ".tmp"
-        if checkpoint.total != nil, !FileManager.default.fileExists(atPath: temporaryPath),
-            FileManager.default.fileExists(atPath: files.raw.path) {
+        let rawPath = files.raw.path
+        let complete = checkpoint.total != nil
+        if try await self.fileQueue.run({ complete && !FileManager.default.fileExists(atPath: temporaryPath)
+                && FileManager.default.fileExists(atPath: rawPath) }) {
             // Crashed after the rename: the file is complete, only the announcement may be missing.
             logger.info("run \(checkpoint.runID) was complete before a restart; announcing it again")
-            duplicates = try DuplicateIDs.count(inFile: files.raw.path).duplicates
+            duplicates = try await self.fileQueue.run { try DuplicateIDs.count(inFile: rawPath).duplicates }
             return .complete
         }
 
-        let writer = try LineWriter(path: temporaryPath, truncatingTo: checkpoint.bytes)
+        let bytesKept = checkpoint.bytes
+        let raw = try await self.fileQueue.run { RawFile(try LineWriter(path: temporaryPath, truncatingTo: bytesKept)) }
         // A resumed run counts duplicates over the users it already has.
         var seen = Set<String>()
         var progressReportedAt: Date?
         if checkpoint.bytes > 0 {
-            let counted = try DuplicateIDs.count(inFile: temporaryPath)
+            let counted = try await self.fileQueue.run { try DuplicateIDs.count(inFile: temporaryPath) }
             seen = counted.seen
             duplicates = counted.duplicates
         }
@@ -127,18 +136,19 @@ public struct Extraction: Sendable {
                 checkpoint.total = checkpoint.fetched
                 break
             }
-            for user in page.users { try writer.writeLine(user) }
-            try writer.sync()
+            let users = page.users
+            let bytesWritten = try await self.fileQueue.run { try raw.append(users) }
             noteDuplicates(in: page, seen: &seen, duplicates: &duplicates, skip: checkpoint.fetched)
             noteTooDeep(in: page, skip: checkpoint.fetched)
             checkpoint.fetched += page.users.count
             checkpoint.total = max(page.total, checkpoint.fetched)
-            checkpoint.bytes = writer.bytesWritten
-            try checkpoints.save(checkpoint)
+            checkpoint.bytes = bytesWritten
+            let durable = checkpoint
+            try await self.fileQueue.run { [checkpoints] in try checkpoints.save(durable) }
             logProgress(checkpoint, pageUsers: page.users.count)
             await reportProgress(checkpoint, lastReportedAt: &progressReportedAt)
         }
-        try AtomicLineFile.rename(temporaryPath, to: files.raw.path)
+        try await self.fileQueue.run { try AtomicLineFile.rename(temporaryPath, to: rawPath) }
         return .complete
     }
 
@@ -188,7 +198,7 @@ public struct Extraction: Sendable {
         event.extractStartedAt = checkpoint.startedAt
         event.extractFinishedAt = ISO8601.string(from: clock.now())
         try await announceDurably(event)
-        try checkpoints.clear()
+        try await self.fileQueue.run { [checkpoints] in try checkpoints.clear() }
         logger.info("run \(checkpoint.runID) extracted: \(checkpoint.fetched) users in \(files.raw.lastPathComponent)")
         return event
     }
@@ -300,5 +310,22 @@ enum DuplicateIDs {
             if let id = try? SourcePageParser.recordSummary(line).id, !seen.insert(id).inserted { duplicates += 1 }
         }
         return (seen, duplicates)
+    }
+}
+
+/// The run's temporary raw file. Only ever used on `Extraction.fileQueue`, a serial queue, one
+/// call at a time: that is what makes handing it to that queue safe.
+private final class RawFile: @unchecked Sendable {
+    private let writer: LineWriter
+
+    init(_ writer: LineWriter) {
+        self.writer = writer
+    }
+
+    /// Appends a page's users and makes them durable; returns the file's size.
+    func append(_ users: [[UInt8]]) throws -> Int64 {
+        for user in users { try writer.writeLine(user) }
+        try writer.sync()
+        return writer.bytesWritten
     }
 }
