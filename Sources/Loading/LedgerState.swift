@@ -38,6 +38,20 @@ public struct LedgerState: Sendable, Equatable {
     ///   retry (`retry_request` not seen before) reopens it.
     /// - `failed` for a transient cause (or with no recorded cause) starts over with the next
     ///   event of a new try; for a permanent cause only with a new operator retry.
+    /// Whether a progress report (`extracting`, `transforming`) still describes the run: the
+    /// ledger is not past its stage, or the report belongs to a new extraction attempt of a
+    /// failed run. A completed run takes none.
+    public static func isCurrent(_ report: RunEvent, given state: LedgerState?) -> Bool {
+        guard let state else { return true }
+        // A report without an attempt (a run found by a catch-up scan) is of the current one.
+        let attempt = report.attempt ?? state.attempt ?? 0, current = state.attempt ?? 0
+        switch state.status {
+        case .completed: return false
+        case .failed: return attempt > current
+        default: return report.status.rank >= state.status.rank && attempt >= current
+        }
+    }
+
     public static func admission(of event: RunEvent, given state: LedgerState?) -> Admission {
         guard let state else { return .forward }
         let isNewRetry = event.retryRequest != nil && event.retryRequest != state.retryRequest

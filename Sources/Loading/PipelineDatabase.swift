@@ -106,6 +106,19 @@ public final class PipelineDatabase: Sendable {
         }
     }
 
+    /// Records an upstream stage's progress report when it is current, in the same transaction
+    /// as the check: the saver consumes reports and hand-offs side by side, so a report taken
+    /// late (an `extracting` count while the run already loads) must never overwrite what
+    /// the run's later stages wrote. Returns false for a stale report.
+    @discardableResult
+    public func recordProgress(_ report: RunEvent, now: Date = Date()) async throws -> Bool {
+        let timestamp = ISO8601.string(from: now)
+        return try await pool.write { db in
+            guard LedgerState.isCurrent(report, given: try Self.ledgerState(report.runID, in: db)) else { return false }
+            return try Self.upsert(report, timestamp: timestamp, in: db)
+        }
+    }
+
     /// What the ledger knows of a run, nil when it does not know it.
     public func ledgerState(_ runID: RunID) async throws -> LedgerState? {
         try await pool.read { db in try Self.ledgerState(runID, in: db) }

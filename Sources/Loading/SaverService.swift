@@ -239,16 +239,14 @@ public struct SaverService: Service, RunHandler {
             logger.error("rejected a progress report: not a stage at work on a run with files", metadata: metadata)
             return
         }
-        if case .refuse = LedgerState.admission(of: event, given: try await database.ledgerState(event.runID)) {
-            logger.debug("dropped a stale progress report", metadata: metadata)
-            return
-        }
         var progress = event
         // Paths are the run's own, derived from its id, and recorded by the stage's result.
         progress.rawFile = nil
         progress.processedFile = nil
         progress.dlqFile = nil
-        try await database.recordEvent(progress, now: clock.now())
+        if try await !database.recordProgress(progress, now: clock.now()) {
+            logger.debug("dropped a stale progress report", metadata: metadata)
+        }
     }
 
     /// A run that failed upstream: recorded as failed with its error; its raw file is loaded

@@ -80,4 +80,42 @@ import PipelineSchema
         #expect(try await run(saver) { try await database.run(runID)?.extractedCount == 40 })
         #expect(try await database.run(runID)?.status == "extracting")
     }
+
+    /// Found by the integration test: the saver reads reports and hand-offs side by side, so
+    /// the first page's `extracting` report may be taken while the run already loads. It
+    /// must not overwrite the count the run's later stages wrote.
+    @Test func aLateReportNeverOverwritesWhatLaterStagesWrote() async throws {
+        let workspace = try Workspace()
+        let database = try workspace.openDatabase()
+        let saver = makeSaver(workspace, database: database, queue: InMemoryRunEventQueue())
+        _ = try workspace.writeRun(runID, valid: 2, invalid: 1)
+        var loading = RunEvent(runID: runID, status: .loading)
+        loading.attempt = 1
+        loading.extractedCount = 1000
+        try await database.recordEvent(loading)
+
+        try await saver.recordProgress(extracting(100))
+        #expect(try await database.run(runID)?.status == "loading")
+        #expect(try await database.run(runID)?.extractedCount == 1000)
+    }
+
+    @Test func aFailedRunTakesReportsOnlyFromANewAttempt() async throws {
+        let workspace = try Workspace()
+        let database = try workspace.openDatabase()
+        let saver = makeSaver(workspace, database: database, queue: InMemoryRunEventQueue())
+        try workspace.write([Fixtures.user(id: 1)], to: URL(fileURLWithPath: workspace.files(runID).raw.path + ".tmp"))
+        var failed = RunEvent(runID: runID, status: .failed)
+        failed.attempt = 1
+        failed.error = "HTTP 503 after 4 attempts"
+        failed.setFailure(FailureReason(.transient, "unknown"))
+        try await database.recordEvent(failed)
+
+        try await saver.recordProgress(extracting(100))  // attempt 1, taken late
+        #expect(try await database.run(runID)?.status == "failed")
+        var resumed = extracting(300)
+        resumed.attempt = 2
+        try await saver.recordProgress(resumed)
+        #expect(try await database.run(runID)?.status == "extracting")
+        #expect(try await database.run(runID)?.extractedCount == 300)
+    }
 }
