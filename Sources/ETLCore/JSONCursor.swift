@@ -143,6 +143,27 @@ public struct JSONCursor {
         }
     }
 
+    /// Reads the array at the cursor, calling `element` with the cursor on each element;
+    /// `element` reads the value, or returns false to have it skipped.
+    public mutating func readArray(
+        _ element: (_ cursor: inout JSONCursor) throws(JSONGrammarError) -> Bool
+    ) throws(JSONGrammarError) {
+        try expect(UInt8(ascii: "["))
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") { position += 1; return }
+        while true {
+            skipWhitespace()
+            if try !element(&self) {
+                var ignored: [UInt8] = []
+                _ = try copyValue(into: &ignored)
+            }
+            skipWhitespace()
+            if peek() == UInt8(ascii: ",") { position += 1; continue }
+            try expect(UInt8(ascii: "]"))
+            return
+        }
+    }
+
     public mutating func expect(_ byte: UInt8) throws(JSONGrammarError) {
         guard peek() == byte else { throw failure("expected '\(Character(UnicodeScalar(byte)))'") }
         position += 1

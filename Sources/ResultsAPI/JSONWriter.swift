@@ -111,27 +111,6 @@ struct JSONWriter {
         needsComma = true
     }
 
-    /// A parsed JSON tree, members in their original order.
-    mutating func node(_ node: JSONNode) {
-        switch node {
-        case .null: null()
-        case .bool(let value): bool(value)
-        case .number(let text): raw(text.utf8)
-        case .string(let value): string(value)
-        case .array(let elements):
-            beginArray()
-            for element in elements { self.node(element) }
-            endArray()
-        case .object(let members):
-            beginObject()
-            for (name, value) in members {
-                key(name)
-                self.node(value)
-            }
-            endObject()
-        }
-    }
-
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }

@@ -1,3 +1,4 @@
+import ETLCore
 import GRDB
 import PipelineSchema
 
@@ -44,12 +45,33 @@ struct ServedRows {
         }
     }
 
-    /// A stored JSON array as an array of its string elements; `[]` for anything else.
+    /// A stored JSON array as an array of its string elements; `[]` for anything else (a
+    /// row someone edited by hand). Read with the product's one JSON grammar (`JSONCursor`),
+    /// each string copied as it is stored, already valid JSON.
     private static func writeStringArray(_ text: String?, into writer: inout JSONWriter) {
-        writer.beginArray()
-        if let text, case .array(let elements)? = JSONNode.parse(text) {
-            for case .string(let element) in elements { writer.string(element) }
+        writer.raw(text.flatMap(stringElements(of:)) ?? Array("[]".utf8))
+    }
+
+    static func stringElements(of text: String) -> [UInt8]? {
+        var text = text
+        return text.withUTF8 { bytes -> [UInt8]? in
+            var cursor = JSONCursor(bytes: bytes)
+            var elements: [UInt8] = [UInt8(ascii: "[")]
+            do throws(JSONGrammarError) {
+                cursor.skipWhitespace()
+                try cursor.readArray { cursor throws(JSONGrammarError) in
+                    guard cursor.peek() == UInt8(ascii: "\"") else { return false }
+                    if elements.count > 1 { elements.append(UInt8(ascii: ",")) }
+                    try cursor.copyString(into: &elements)
+                    return true
+                }
+                cursor.skipWhitespace()
+                guard cursor.isAtEnd else { return nil }
+            } catch {
+                return nil
+            }
+            elements.append(UInt8(ascii: "]"))
+            return elements
         }
-        writer.endArray()
     }
 }

@@ -166,22 +166,21 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
     }
 }
 
-@Suite struct JSONTests {
-    @Test func parsesAndWritesBackEscapesAndNumbersExactly() throws {
-        let text = #"{"s":"q\"b\\s\/n\n\u00e9\ud83d\ude00\u0001","n":[-0.5e+3,12,1.25],"t":true,"f":false,"z":null,"o":{}}"#
-        let node = try #require(JSONNode.parse(text))
-        var writer = JSONWriter()
-        writer.node(node)
-        let reparsed = try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any]
-        #expect(reparsed?["s"] as? String == "q\"b\\s/n\né😀\u{1}")
-        #expect(String(decoding: writer.bytes, as: UTF8.self).contains("-0.5e+3,12,1.25"))
-        #expect(reparsed?["t"] as? Bool == true)
-        #expect(reparsed?["z"] is NSNull)
+/// Stored arrays (`uploaded_files`, `error_codes`) are served through the product's one JSON
+/// grammar: string elements copied exactly as stored, anything else dropped.
+@Suite struct StoredArrayTests {
+    @Test func stringElementsAreCopiedAsStoredAndOtherElementsDropped() throws {
+        let text = #" [ "q\"b\\s\/n\n\u00e9", 12, {"a": ["x"]}, null, "invalid_email" ] "#
+        let served = try #require(ServedRows.stringElements(of: text))
+        #expect(String(decoding: served, as: UTF8.self) == #"["q\"b\\s\/n\n\u00e9","invalid_email"]"#)
+        let reparsed = try JSONSerialization.jsonObject(with: Data(served)) as? [String]
+        #expect(reparsed == ["q\"b\\s/n\né", "invalid_email"])
+        #expect(ServedRows.stringElements(of: "[]").map { String(decoding: $0, as: UTF8.self) } == "[]")
     }
 
-    @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "01x", "\"\\x\"", "{\"a\":1} trailing", "nul", "\"\u{1}\"", "\"\\ud83d\""])
-    func refusesInvalidJSON(_ text: String) {
-        #expect(JSONNode.parse(text) == nil)
+    @Test(arguments: ["", "[", "[1,]", "[\"a\"] trailing", "{\"a\":1}", "\"a\"", "[\"\\x\"]", "[\"\u{1}\"]"])
+    func anythingButAValidArrayIsNotServed(_ text: String) {
+        #expect(ServedRows.stringElements(of: text) == nil)
     }
 }
 
