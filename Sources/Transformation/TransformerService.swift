@@ -125,7 +125,9 @@ public final class TransformerService: Service, RunHandler {
             do {
                 var event = RunEvent(runID: runID, status: .extracted)
                 event.rawFile = RunFiles(dataDirectory: configuration.common.dataDirectory, runID: runID).raw.path
-                try await handle(event)
+                let shielded = event
+                // Like the runtime does for the consumer: a shutdown lets this run finish.
+                try await finishingThroughShutdown { try await self.handle(shielded) }
             } catch {
                 // The run's phase1 announcement (if any) gets the usual retries and failure record.
                 logger.error("run \(runID) could not be transformed at start", metadata: ["run_id": "\(runID)", "error": "\(error)"])
@@ -158,11 +160,8 @@ public final class TransformerService: Service, RunHandler {
             logger.info("run \(event.runID) failed upstream; forwarded", metadata: ["run_id": "\(event.runID)"])
             return
         }
-        // The catch-up scan calls this directly, outside the runtime's own shielding.
-        try await finishingThroughShutdown {
-            try await self.runsInProgress.exclusively(event.runID) {
-                try await self.transformAndAnnounce(event, files: files)
-            }
+        try await runsInProgress.exclusively(event.runID) {
+            try await self.transformAndAnnounce(event, files: files)
         }
     }
 
