@@ -11,9 +11,9 @@ import Synchronization
 public final class ResultsStore: Sendable {
     public let path: String
     private let pool: LazyConnection<DatabasePool>
-    /// One connection that only reads `PRAGMA data_version` (see `ResponseCache`): the value
-    /// is per connection, so it must always be the same one.
-    private let versionConnection: LazyConnection<DatabaseQueue>
+    /// `PRAGMA data_version` (see `ResponseCache`), read on one dedicated connection: the
+    /// value is per connection, so it must always be the same one.
+    private let versionReads: FreshReads<Int>
 
     public init(path: String, logger: Logger) {
         self.path = path
@@ -23,8 +23,12 @@ public final class ResultsStore: Sendable {
             configuration.maximumReaderCount = 8
             return try DatabasePool(path: path, configuration: configuration)
         }
-        versionConnection = LazyConnection(path: path, logger: logger) {
+        let versionConnection = LazyConnection(path: path, logger: logger) {
             try DatabaseQueue(path: path, configuration: Self.readOnlyConfiguration(label: "api.version"))
+        }
+        versionReads = FreshReads {
+            let connection = try await versionConnection.get()
+            return try await connection.unsafeRead { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
         }
     }
 
@@ -56,10 +60,10 @@ public final class ResultsStore: Sendable {
 
     /// SQLite's `PRAGMA data_version` on the dedicated connection: it changes after every
     /// commit by another connection or process. Read on the connection's own queue, so a
-    /// request waiting for it never holds one of the cooperative pool's threads.
+    /// request waiting for it never holds one of the cooperative pool's threads, and shared
+    /// by the requests that ask at the same time (`FreshReads`).
     func dataVersion() async throws -> Int {
-        let connection = try await versionConnection.get()
-        return try await connection.unsafeRead { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        try await versionReads.value()
     }
 
     private static func readOnlyConfiguration(label: String) -> Configuration {
