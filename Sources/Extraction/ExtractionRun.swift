@@ -248,23 +248,18 @@ public struct Extraction: Sendable {
     /// never left unannounced because of an outage. A shutdown stops the retries; the
     /// checkpoint (not cleared yet) makes the next start announce the run again.
     private func announceDurably(_ event: RunEvent) async throws {
-        var failures = 0
-        while true {
-            do {
+        let retrying = Retrying(policy: configuration.common.retry, maxAttempts: nil, maxWaitSeconds: 30, clock: clock)
+        do {
+            try await retrying.run({ attempt in
                 try await queue.announce(event, at: .phase1)
-                if failures > 0 { logger.info("announced run \(event.runID) after \(failures) failed attempt(s)") }
-                return
-            } catch {
-                failures += 1
-                if shouldStop() || Task.isCancelled {
-                    // Shutting down: the run stays checkpointed and is announced by the next start.
-                    logger.notice("stopping before run \(event.runID) could be announced (\(error)); the next start announces it")
-                    throw CancellationError()
-                }
-                let wait = min(configuration.common.retry.delay(beforeRetry: failures, unit: .random(in: 0..<1)), 30)
-                logger.warning("cannot announce run \(event.runID) (attempt \(failures)): \(error); retrying in \(String(format: "%.1f", wait))s")
-                try await clock.sleep(seconds: wait)
-            }
+                if attempt > 1 { logger.info("announced run \(event.runID) after \(attempt - 1) failed attempt(s)") }
+            }, shouldRetry: { _ in !shouldStop() && !Task.isCancelled }, willRetry: { error, attempt, wait in
+                logger.warning("cannot announce run \(event.runID) (attempt \(attempt)): \(error); retrying in \(String(format: "%.1f", wait))s")
+            })
+        } catch {
+            // Shutting down: the run stays checkpointed and is announced by the next start.
+            logger.notice("stopping before run \(event.runID) could be announced (\(error)); the next start announces it")
+            throw CancellationError()
         }
     }
 

@@ -76,38 +76,51 @@ public struct PageFetcher: Sendable {
     public func fetch(limit: Int, skip: Int) async throws -> SourcePage {
         let url = url(limit: limit, skip: skip)
         let attempts = retry.maxRetries + 1
+        let retrying = Retrying(policy: retry, maxAttempts: attempts, clock: clock, randomUnit: randomUnit)
         var lastStatus: Int?
-        var lastError = ""
-        for attempt in 1...attempts {
-            var retryAfter: Double?
-            if let breaker { try await breaker.waitUntilRequestAllowed() }
-            do {
-                let response = try await http.get(url, timeoutSeconds: timeoutSeconds)
-                lastStatus = response.status
-                if response.status == 200 {
-                    let page = try SourcePageParser.parse(response.body)
-                    // A page that does not answer its request (empty or short before `total`,
-                    // another `skip`) is a failed attempt like a 500: retried, then it fails the run.
-                    try page.verify(requestedLimit: limit, requestedSkip: skip)
+        do {
+            return try await retrying.run({ _ in
+                if let breaker { try await breaker.waitUntilRequestAllowed() }
+                do {
+                    let page = try await fetchOnce(url, limit: limit, skip: skip, status: &lastStatus)
                     breaker?.recordSuccess()
                     return page
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    breaker?.recordFailure()
+                    throw error
                 }
-                lastError = "HTTP \(response.status): \(Self.snippet(response.body))"
-                if response.status == 429 || response.status == 503 {
-                    retryAfter = RetryPolicy.parseRetryAfter(response.headers["retry-after"], now: clock.now())
-                }
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                lastError = "\(error)"
-            }
-            breaker?.recordFailure()
-            guard attempt < attempts else { break }
-            let wait = retry.delay(beforeRetry: attempt, retryAfter: retryAfter, unit: randomUnit())
-            logger.warning("page skip=\(skip) attempt \(attempt)/\(attempts) failed: \(lastError); retrying in \(String(format: "%.1f", wait))s")
-            try await clock.sleep(seconds: wait)
+            }, retryAfter: { ($0 as? RefusedAnswer)?.retryAfter }, willRetry: { error, attempt, wait in
+                logger.warning("page skip=\(skip) attempt \(attempt)/\(attempts) failed: \(error); retrying in \(String(format: "%.1f", wait))s")
+            })
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw PageFetchError(url: url, skip: skip, lastStatus: lastStatus, attempts: attempts, lastError: "\(error)")
         }
-        throw PageFetchError(url: url, skip: skip, lastStatus: lastStatus, attempts: attempts, lastError: lastError)
+    }
+
+    /// A non-200 answer, with the wait a 429 or 503 asked for.
+    private struct RefusedAnswer: Error, CustomStringConvertible {
+        let description: String
+        let retryAfter: Double?
+    }
+
+    /// One attempt: a page that does not answer its request (empty or short before `total`,
+    /// another `skip`) fails like a 500, so it is retried and then fails the run.
+    private func fetchOnce(_ url: String, limit: Int, skip: Int, status: inout Int?) async throws -> SourcePage {
+        let response = try await http.get(url, timeoutSeconds: timeoutSeconds)
+        status = response.status
+        guard response.status == 200 else {
+            let asksToWait = response.status == 429 || response.status == 503
+            throw RefusedAnswer(
+                description: "HTTP \(response.status): \(Self.snippet(response.body))",
+                retryAfter: asksToWait ? RetryPolicy.parseRetryAfter(response.headers["retry-after"], now: clock.now()) : nil)
+        }
+        let page = try SourcePageParser.parse(response.body)
+        try page.verify(requestedLimit: limit, requestedSkip: skip)
+        return page
     }
 
     /// The start of an error body, on one line, for the log.

@@ -53,23 +53,21 @@ public struct StageConsumer: Sendable {
         handle: @Sendable (Delivery) async throws -> Void,
         giveUp: @Sendable (Delivery, any Error) async throws -> Void
     ) async {
-        var queueFailures = 0
+        let reconnecting = Retrying(policy: retry, maxAttempts: nil, maxWaitSeconds: 30, clock: clock)
         while !Task.isCancelled {
             let delivery: Delivery?
             do {
-                delivery = try await queue.next(at: handoff, group: group, consumer: consumer, waitMilliseconds: waitMilliseconds)
-                if queueFailures > 0 { logger.info("reconnected to the queue", metadata: ["stream": "\(handoff.stream)"]) }
-                queueFailures = 0
-            } catch is CancellationError {
-                return
+                delivery = try await reconnecting.run({ attempt in
+                    let delivery = try await queue.next(at: handoff, group: group, consumer: consumer, waitMilliseconds: waitMilliseconds)
+                    if attempt > 1 { logger.info("reconnected to the queue", metadata: ["stream": "\(handoff.stream)"]) }
+                    return delivery
+                }, willRetry: { error, attempt, wait in
+                    logger.warning("queue unavailable, retrying", metadata: [
+                        "error": "\(error)", "attempt": "\(attempt)", "retry_in_s": "\(String(format: "%.1f", wait))",
+                    ])
+                })
             } catch {
-                queueFailures += 1
-                let wait = min(retry.delay(beforeRetry: queueFailures, unit: .random(in: 0..<1)), 30)
-                logger.warning("queue unavailable, retrying", metadata: [
-                    "error": "\(error)", "attempt": "\(queueFailures)", "retry_in_s": "\(String(format: "%.1f", wait))",
-                ])
-                try? await clock.sleep(seconds: wait)
-                continue
+                return  // cancelled: the only way out of an unbounded retry
             }
             guard let delivery else { continue }
             await process(delivery, handle: handle, giveUp: giveUp)
