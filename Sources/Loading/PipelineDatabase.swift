@@ -17,7 +17,14 @@ public final class PipelineDatabase: Sendable {
     public let path: String
     public let pool: DatabasePool
 
+    /// `init(path:)` on a thread of its own: opening creates files, migrates and may wait out
+    /// a replica's migration, none of which may hold one of the cooperative pool's threads.
+    public static func open(path: String) async throws -> PipelineDatabase {
+        try await BlockingExecutor(label: "saver.database-open").run { try PipelineDatabase(path: path) }
+    }
+
     /// Opens (creating it and its parent directories if needed) and migrates the database.
+    /// Blocks: from a task, use `open(path:)`.
     public init(path: String) throws {
         self.path = path
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()

@@ -41,7 +41,7 @@ struct SeedCommand: AsyncParsableCommand {
     private var startDate: Date? { try? Date(start, strategy: .iso8601) }
 
     func run() async throws {
-        let database = try PipelineDatabase(path: database)
+        let database = try await PipelineDatabase.open(path: database)
         let loader = RunLoader(database: database)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("etl-seed-\(UUID().uuidString)")
         try RunFiles.createDirectories(under: scratch)

@@ -50,7 +50,7 @@ struct SaverCommand: AsyncParsableCommand {
 
         let database: PipelineDatabase
         do {
-            database = try PipelineDatabase(path: config.databasePath)
+            database = try await PipelineDatabase.open(path: config.databasePath)
         } catch {
             logger.critical("cannot open the database", metadata: ["path": "\(config.databasePath)", "error": "\(error)"])
             throw ExitCode(1)
@@ -71,7 +71,7 @@ struct SaverCommand: AsyncParsableCommand {
 
     /// `--retry RUN_ID` / `--retry-failed`: announces, prints one line per run, exits.
     private func runRetry(_ config: SaverConfiguration, logger: Logger) async throws {
-        let database = try PipelineDatabase(path: config.databasePath)
+        let database = try await PipelineDatabase.open(path: config.databasePath)
         let queue = RedisRunEventQueue.forStage(config.common, logger: logger)
         let retry = RunRetry(database: database, queue: queue, dataDirectory: config.common.dataDirectory, logger: logger)
         var outcomes: [(RunID, Result<HandoffPoint, any Error>)] = []
