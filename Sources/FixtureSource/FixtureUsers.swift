@@ -131,13 +131,12 @@ public struct FixtureUsers: Sendable {
             users = try elements(&cursor)
         case UInt8(ascii: "{"):
             try cursor.readObject { name, cursor throws(JSONGrammarError) in
-                guard name.elementsEqual("users".utf8), cursor.peek() == UInt8(ascii: "[") else { return false }
+                guard name.raw.elementsEqual("users".utf8), cursor.peek() == UInt8(ascii: "[") else { return false }
                 users = try elements(&cursor)
                 return true
             }
         default:
-            var ignored: [UInt8] = []
-            _ = try cursor.copyValue(into: &ignored)
+            try cursor.skipValue()
         }
         cursor.skipWhitespace()
         guard cursor.isAtEnd else { throw cursor.failure("unexpected data after the JSON value") }
