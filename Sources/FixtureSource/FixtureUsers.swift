@@ -90,10 +90,9 @@ public struct FixtureUsers: Sendable {
 
     /// One user's compact JSON.
     public func user(id: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1600)
+        var out = JSONWriter(capacity: 1600)
         appendUser(id: id, into: &out)
-        return out
+        return out.bytes
     }
 
     /// Loads the users of a JSON file (an array of users, or DummyJSON's `{"users":[...]}`), each
