@@ -215,7 +215,8 @@ public struct JSONCursor {
     private enum Separator { case comma, closed }
 
     /// After a member or element: a comma (and the whitespace after it), or the container's
-    /// closing bracket.
+    /// closing bracket. Inlined: called once a member, it is a tenth of the saver's scan.
+    @inline(__always)
     private mutating func separator(inObject isObject: Bool) throws(JSONGrammarError) -> Separator {
         let close = Self.closer(isObject)
         skipWhitespace()
