@@ -43,35 +43,55 @@ public enum JSONGrammar {
 
     /// Validates the string whose opening quote is at `start`; returns the index just past its
     /// closing quote and whether the body holds escapes. Escapes and control characters are
-    /// reported before invalid UTF-8 (reported once the string's end is known), wherever they are.
+    /// reported before invalid UTF-8, wherever they are (see `failureAfterInvalidUTF8`).
     public static func endOfString(
         _ bytes: UnsafeBufferPointer<UInt8>, openingQuoteAt start: Int
     ) throws(JSONGrammarError) -> (end: Int, hasEscapes: Bool) {
         var index = start + 1
         var hasEscapes = false
-        var invalidUTF8 = -1  // the first byte that begins no well-formed sequence
         let count = bytes.count
         while index < count {
             let byte = bytes[index]
-            if byte == 0x22 {
-                if invalidUTF8 >= 0 { throw JSONGrammarError(offset: invalidUTF8, reason: "invalid UTF-8 in string") }
-                return (index + 1, hasEscapes)
-            }
+            if byte == 0x22 { return (index + 1, hasEscapes) }
             if byte == 0x5C {
                 hasEscapes = true
                 index = try endOfEscape(bytes, backslashAt: index)
             } else if byte < 0x20 {
-                throw JSONGrammarError(offset: index, reason: "unescaped control character \(describe(byte)) in string")
+                throw controlCharacter(byte, at: index)
             } else if byte < 0x80 {
                 index += 1
             } else if let next = endOfUTF8Sequence(bytes, at: index) {
                 index = next
             } else {
-                if invalidUTF8 < 0 { invalidUTF8 = index }
-                index += 1
+                throw failureAfterInvalidUTF8(bytes, at: index, openingQuoteAt: start)
             }
         }
         throw JSONGrammarError(offset: start, reason: "unterminated string")
+    }
+
+    /// The error of a string holding invalid UTF-8 at `invalid`: a later bad escape, control
+    /// character or missing closing quote is reported first, as the transformer always did.
+    @inline(never)
+    private static func failureAfterInvalidUTF8(
+        _ bytes: UnsafeBufferPointer<UInt8>, at invalid: Int, openingQuoteAt start: Int
+    ) -> JSONGrammarError {
+        var index = invalid + 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x22 { return JSONGrammarError(offset: invalid, reason: "invalid UTF-8 in string") }
+            if byte == 0x5C {
+                do throws(JSONGrammarError) { index = try endOfEscape(bytes, backslashAt: index) } catch { return error }
+            } else if byte < 0x20 {
+                return controlCharacter(byte, at: index)
+            } else {
+                index += 1
+            }
+        }
+        return JSONGrammarError(offset: start, reason: "unterminated string")
+    }
+
+    private static func controlCharacter(_ byte: UInt8, at index: Int) -> JSONGrammarError {
+        JSONGrammarError(offset: index, reason: "unescaped control character \(describe(byte)) in string")
     }
 
     /// Validates the number starting at `start`; returns the index just past it and whether it
