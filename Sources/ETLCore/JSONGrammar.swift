@@ -15,10 +15,14 @@ public enum JSONNesting {
 public struct JSONGrammarError: Error, Sendable, Equatable, CustomStringConvertible {
     public let offset: Int
     public let reason: String
+    /// The text is not refused for its grammar but for nesting deeper than the reader's limit:
+    /// the transformer gives such a record its own dead-letter code.
+    public let isNestingTooDeep: Bool
 
-    public init(offset: Int, reason: String) {
+    public init(offset: Int, reason: String, isNestingTooDeep: Bool = false) {
         self.offset = offset
         self.reason = reason
+        self.isNestingTooDeep = isNestingTooDeep
     }
 
     public var description: String { "\(reason) at byte \(offset)" }
@@ -38,7 +42,8 @@ public enum JSONGrammar {
     }
 
     /// Validates the string whose opening quote is at `start`; returns the index just past its
-    /// closing quote and whether the body holds escapes.
+    /// closing quote and whether the body holds escapes. Escapes and control characters are
+    /// reported before invalid UTF-8, wherever they are (see `failureAfterInvalidUTF8`).
     public static func endOfString(
         _ bytes: UnsafeBufferPointer<UInt8>, openingQuoteAt start: Int
     ) throws(JSONGrammarError) -> (end: Int, hasEscapes: Bool) {
@@ -52,14 +57,41 @@ public enum JSONGrammar {
                 hasEscapes = true
                 index = try endOfEscape(bytes, backslashAt: index)
             } else if byte < 0x20 {
-                throw JSONGrammarError(offset: index, reason: "raw control character 0x\(hex2(byte)) in a string")
+                throw controlCharacter(byte, at: index)
             } else if byte < 0x80 {
                 index += 1
+            } else if let next = endOfUTF8Sequence(bytes, at: index) {
+                index = next
             } else {
-                index = try endOfUTF8Sequence(bytes, at: index)
+                throw failureAfterInvalidUTF8(bytes, at: index, openingQuoteAt: start)
             }
         }
         throw JSONGrammarError(offset: start, reason: "unterminated string")
+    }
+
+    /// The error of a string holding invalid UTF-8 at `invalid`: a later bad escape, control
+    /// character or missing closing quote is reported first, as the transformer always did.
+    @inline(never)
+    private static func failureAfterInvalidUTF8(
+        _ bytes: UnsafeBufferPointer<UInt8>, at invalid: Int, openingQuoteAt start: Int
+    ) -> JSONGrammarError {
+        var index = invalid + 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x22 { return JSONGrammarError(offset: invalid, reason: "invalid UTF-8 in string") }
+            if byte == 0x5C {
+                do throws(JSONGrammarError) { index = try endOfEscape(bytes, backslashAt: index) } catch { return error }
+            } else if byte < 0x20 {
+                return controlCharacter(byte, at: index)
+            } else {
+                index += 1
+            }
+        }
+        return JSONGrammarError(offset: start, reason: "unterminated string")
+    }
+
+    private static func controlCharacter(_ byte: UInt8, at index: Int) -> JSONGrammarError {
+        JSONGrammarError(offset: index, reason: "unescaped control character \(describe(byte)) in string")
     }
 
     /// Validates the number starting at `start`; returns the index just past it and whether it
@@ -99,24 +131,22 @@ public enum JSONGrammar {
     /// surrogate pair).
     private static func endOfEscape(_ bytes: UnsafeBufferPointer<UInt8>, backslashAt backslash: Int) throws(JSONGrammarError) -> Int {
         let count = bytes.count
-        guard backslash + 1 < count else { throw JSONGrammarError(offset: backslash, reason: "unterminated escape sequence") }
+        guard backslash + 1 < count else { throw JSONGrammarError(offset: backslash + 1, reason: "unterminated escape sequence") }
         switch bytes[backslash + 1] {
         case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:  // " \ / b f n r t
             return backslash + 2
         case 0x75:  // u
             let unit = try hex4(bytes, at: backslash + 2, escapeAt: backslash)
-            if unit >= 0xDC00, unit <= 0xDFFF {
-                throw JSONGrammarError(offset: backslash, reason: "lone low surrogate \\u\(hex4Text(unit)) in a string")
-            }
+            let loneSurrogate = JSONGrammarError(offset: backslash, reason: "lone surrogate \\u\(hex4Text(unit)) in string")
+            if unit >= 0xDC00, unit <= 0xDFFF { throw loneSurrogate }
             guard unit >= 0xD800, unit <= 0xDBFF else { return backslash + 6 }
             let low = backslash + 6
-            guard low + 1 < count, bytes[low] == 0x5C, bytes[low + 1] == 0x75,
-                let second = try? hex4(bytes, at: low + 2, escapeAt: low), second >= 0xDC00, second <= 0xDFFF
-            else { throw JSONGrammarError(offset: backslash, reason: "lone high surrogate \\u\(hex4Text(unit)) in a string") }
+            guard low + 6 <= count, bytes[low] == 0x5C, bytes[low + 1] == 0x75 else { throw loneSurrogate }
+            let second = try hex4(bytes, at: low + 2, escapeAt: low)
+            guard second >= 0xDC00, second <= 0xDFFF else { throw loneSurrogate }
             return low + 6
         case let kind:
-            let shown = kind >= 0x21 && kind < 0x7F ? String(Character(Unicode.Scalar(kind))) : "0x" + hex2(kind)
-            throw JSONGrammarError(offset: backslash, reason: "invalid escape sequence \\\(shown) in a string")
+            throw JSONGrammarError(offset: backslash, reason: "invalid escape sequence \\\(describeBare(kind))")
         }
     }
 
@@ -137,20 +167,11 @@ public enum JSONGrammar {
         return value
     }
 
-    /// The offset of the first byte in `start..<end` that does not begin a well-formed UTF-8
-    /// sequence lying wholly inside that range, or nil when the range is valid UTF-8.
-    public static func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
-        var index = start
-        while index < end {
-            if bytes[index] < 0x80 { index += 1; continue }
-            guard let next = try? endOfUTF8Sequence(bytes, at: index), next <= end else { return index }
-            index = next
-        }
-        return nil
-    }
-
-    /// A well-formed UTF-8 sequence (Unicode Table 3-7) starting at `index` (a byte >= 0x80).
-    private static func endOfUTF8Sequence(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) throws(JSONGrammarError) -> Int {
+    /// The end of the well-formed UTF-8 sequence (Unicode Table 3-7) starting at `index` (a
+    /// byte >= 0x80), or nil when none starts there.
+    /// Kept out of line: inlined, it slows `endOfString`'s loop over ASCII bytes.
+    @inline(never)
+    private static func endOfUTF8Sequence(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int? {
         let lead = bytes[index]
         var lower: UInt8 = 0x80
         var upper: UInt8 = 0xBF
@@ -163,16 +184,12 @@ public enum JSONGrammar {
         case 0xF0: length = 4; lower = 0x90
         case 0xF1...0xF3: length = 4
         case 0xF4: length = 4; upper = 0x8F
-        default: throw JSONGrammarError(offset: index, reason: "invalid UTF-8 in a string")
+        default: return nil
         }
-        guard index + length <= bytes.count, bytes[index + 1] >= lower, bytes[index + 1] <= upper else {
-            throw JSONGrammarError(offset: index, reason: "invalid UTF-8 in a string")
-        }
+        guard index + length <= bytes.count, bytes[index + 1] >= lower, bytes[index + 1] <= upper else { return nil }
         var continuation = 2
         while continuation < length {
-            guard bytes[index + continuation] & 0xC0 == 0x80 else {
-                throw JSONGrammarError(offset: index, reason: "invalid UTF-8 in a string")
-            }
+            guard bytes[index + continuation] & 0xC0 == 0x80 else { return nil }
             continuation += 1
         }
         return index + length
@@ -227,9 +244,17 @@ public enum JSONGrammar {
         return nil
     }
 
-    private static func hex2(_ byte: UInt8) -> String {
+    /// A byte for messages: `'x'` for printable ASCII, `byte 0xNN` otherwise.
+    public static func describe(_ byte: UInt8) -> String {
+        if byte >= 0x21, byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
         let digits = String(byte, radix: 16, uppercase: true)
-        return digits.count < 2 ? "0" + digits : digits
+        return "byte 0x" + (digits.count < 2 ? "0" : "") + digits
+    }
+
+    /// The character after a backslash for messages: itself when printable, `(0xN)` otherwise.
+    private static func describeBare(_ byte: UInt8) -> String {
+        if byte >= 0x21, byte < 0x7F { return String(Character(Unicode.Scalar(byte))) }
+        return "(0x" + String(byte, radix: 16, uppercase: true) + ")"
     }
 
     private static func hex4Text(_ unit: UInt16) -> String {

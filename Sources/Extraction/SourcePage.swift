@@ -96,7 +96,7 @@ public enum SourcePageParser {
         var numbers: [String: Int] = [:]
         cursor.skipWhitespace()
         try cursor.readObject { name, cursor throws(JSONGrammarError) in
-            let key = String(decoding: name, as: UTF8.self)
+            let key = String(decoding: name.raw, as: UTF8.self)
             switch key {
             case "users": users = try readUsers(&cursor, ids: &ids, tooDeep: &tooDeep)
             case "total", "skip", "limit": numbers[key] = try readInteger(&cursor)

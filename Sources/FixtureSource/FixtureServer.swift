@@ -1,3 +1,4 @@
+import ETLCore
 import Foundation
 public import Hummingbird
 public import Logging
@@ -152,10 +153,10 @@ public struct FixtureCatalog: Sendable {
     }
 
     /// Appends the user at 0-based `index`.
-    func appendUser(at index: Int, into out: inout [UInt8]) {
+    func appendUser(at index: Int, into out: inout JSONWriter) {
         switch storage {
         case .generated(let users): users.appendUser(id: index + 1, into: &out)
-        case .loaded(let users): out.append(contentsOf: users[index])
+        case .loaded(let users): out.raw(users[index])
         }
     }
 }
@@ -291,44 +292,49 @@ struct UsersHandler: Sendable {
         }
         let catalog = self.catalog
         let body = ResponseBody { writer in
-            var chunk: [UInt8] = []
-            chunk.reserveCapacity(520 * 1600)
-            chunk.appendASCII("{\"users\":[")
+            var chunk = JSONWriter(capacity: 520 * 1600)
+            Self.beginPage(into: &chunk)
             for index in start..<(start + returned) {
-                if index > start { chunk.append(UInt8(ascii: ",")) }
                 catalog.appendUser(at: index, into: &chunk)
-                if chunk.count >= 500 * 1500 {
-                    try await writer.write(ByteBuffer(bytes: chunk))
-                    chunk.removeAll(keepingCapacity: true)
+                if chunk.bytes.count >= 500 * 1500 {
+                    try await writer.write(ByteBuffer(bytes: chunk.bytes))
+                    chunk.removeWrittenBytes()
                 }
             }
-            Self.appendTrailer(total: total, skip: skip, limit: returned, into: &chunk)
-            try await writer.write(ByteBuffer(bytes: chunk))
+            Self.endPage(total: total, skip: skip, limit: returned, into: &chunk)
+            try await writer.write(ByteBuffer(bytes: chunk.bytes))
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: body)
     }
 
     func page(start: Int, count: Int, skip: Int, total: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(count * 1600 + 64)
-        out.appendASCII("{\"users\":[")
+        var out = JSONWriter(capacity: count * 1600 + 64)
+        Self.beginPage(into: &out)
         for index in start..<(start + count) {
-            if index > start { out.append(UInt8(ascii: ",")) }
             catalog.appendUser(at: index, into: &out)
         }
-        Self.appendTrailer(total: total, skip: skip, limit: count, into: &out)
-        return out
+        Self.endPage(total: total, skip: skip, limit: count, into: &out)
+        return out.bytes
     }
 
-    static func appendTrailer(total: Int, skip: Int, limit: Int, into out: inout [UInt8]) {
-        out.appendASCII("],\"total\":")
-        out.appendInt(total)
-        out.appendASCII(",\"skip\":")
-        out.appendInt(skip)
-        out.appendASCII(",\"limit\":")
-        out.appendInt(limit)
-        out.append(UInt8(ascii: "}"))
+    /// `{"users":[`: the users follow.
+    static func beginPage(into out: inout JSONWriter) {
+        out.beginObject()
+        out.key("users")
+        out.beginArray()
+    }
+
+    /// `],"total":…,"skip":…,"limit":…}`
+    static func endPage(total: Int, skip: Int, limit: Int, into out: inout JSONWriter) {
+        out.endArray()
+        out.key("total")
+        out.integer(total)
+        out.key("skip")
+        out.integer(skip)
+        out.key("limit")
+        out.integer(limit)
+        out.endObject()
     }
 
     private func parse(_ value: String?, name: String, default defaultValue: Int) -> Result<Int, ParameterError> {
@@ -373,13 +379,14 @@ func bytesResponse(_ status: HTTPResponse.Status, _ bytes: [UInt8], headers extr
 }
 
 func jsonResponse(_ status: HTTPResponse.Status, message: String, retryAfter: Int? = nil) -> Response {
-    var body: [UInt8] = []
-    body.appendASCII("{\"message\":")
-    body.appendJSONString(message)
-    body.append(UInt8(ascii: "}"))
+    var body = JSONWriter(capacity: 64 + message.utf8.count)
+    body.beginObject()
+    body.key("message")
+    body.string(message)
+    body.endObject()
     var headers: HTTPFields = [:]
     if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-    return bytesResponse(status, body, headers: headers)
+    return bytesResponse(status, body.bytes, headers: headers)
 }
 
 /// Delays every answer by `slowMilliseconds` and turns the router's errors (404, 405...) into

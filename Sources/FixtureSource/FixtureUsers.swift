@@ -90,10 +90,9 @@ public struct FixtureUsers: Sendable {
 
     /// One user's compact JSON.
     public func user(id: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1600)
+        var out = JSONWriter(capacity: 1600)
         appendUser(id: id, into: &out)
-        return out
+        return out.bytes
     }
 
     /// Loads the users of a JSON file (an array of users, or DummyJSON's `{"users":[...]}`), each
@@ -131,13 +130,12 @@ public struct FixtureUsers: Sendable {
             users = try elements(&cursor)
         case UInt8(ascii: "{"):
             try cursor.readObject { name, cursor throws(JSONGrammarError) in
-                guard name.elementsEqual("users".utf8), cursor.peek() == UInt8(ascii: "[") else { return false }
+                guard name.raw.elementsEqual("users".utf8), cursor.peek() == UInt8(ascii: "[") else { return false }
                 users = try elements(&cursor)
                 return true
             }
         default:
-            var ignored: [UInt8] = []
-            _ = try cursor.copyValue(into: &ignored)
+            try cursor.skipValue()
         }
         cursor.skipWhitespace()
         guard cursor.isAtEnd else { throw cursor.failure("unexpected data after the JSON value") }

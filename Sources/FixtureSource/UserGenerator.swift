@@ -1,8 +1,10 @@
 // The shape and vocabulary of DummyJSON's /users records, generated from (seed, id).
 
+import ETLCore
+
 extension FixtureUsers {
     /// Appends user `id`'s compact JSON to `out`.
-    func appendUser(id: Int, into out: inout [UInt8]) {
+    func appendUser(id: Int, into out: inout JSONWriter) {
         var random = SplitMix64(seed: SplitMix64.mix(seed, UInt64(bitPattern: Int64(id))))
         let broken = invalidKind(id: id)
 
@@ -15,26 +17,25 @@ extension FixtureUsers {
         let lowerLast = lastName.lowercased().filter { $0 != "'" && $0 != " " }
         let username = "\(lowerFirst)\(lowerLast.prefix(1))\(id)"
 
-        var user = ObjectWriter()
-        // id
-        user.key("id", into: &out)
-        if broken == .idAsString { out.appendJSONString(String(id)) } else { out.appendInt(id) }
+        out.beginObject()
+        out.key("id")
+        if broken == .idAsString { out.string(String(id)) } else { out.integer(id) }
         // firstName
         switch broken {
         case .missingFirstName: break
-        case .emptyFirstName, .severalProblems: user.string("firstName", "", into: &out)
-        default: user.string("firstName", firstName, into: &out)
+        case .emptyFirstName, .severalProblems: out.member("firstName", string: "")
+        default: out.member("firstName", string: firstName)
         }
-        user.string("lastName", lastName, into: &out)
-        user.string("maidenName", maidenName, into: &out)
+        out.member("lastName", string: lastName)
+        out.member("maidenName", string: maidenName)
         // age
         switch broken {
-        case .ageTooYoung: user.int("age", 12, into: &out)
-        case .ageTooOld, .severalProblems: user.int("age", 80, into: &out)
-        case .ageAsString: user.string("age", "thirty", into: &out)
-        default: user.int("age", age, into: &out)
+        case .ageTooYoung: out.member("age", integer: 12)
+        case .ageTooOld, .severalProblems: out.member("age", integer: 80)
+        case .ageAsString: out.member("age", string: "thirty")
+        default: out.member("age", integer: age)
         }
-        user.string("gender", gender, into: &out)
+        out.member("gender", string: gender)
         // email
         let email: String = switch broken {
         case .emailWithoutAt: "\(lowerFirst).\(lowerLast)\(id)x.dummyjson.com"
@@ -43,89 +44,80 @@ extension FixtureUsers {
         case .severalProblems: "no-at-sign"
         default: "\(lowerFirst).\(lowerLast)\(id)@x.dummyjson.com"
         }
-        user.string("email", email, into: &out)
-        user.string("phone", "+\(random.pick(Vocabulary.countryCodes)) \(digits(3, &random))-\(digits(3, &random))-\(digits(4, &random))", into: &out)
-        user.string("username", username, into: &out)
-        user.string("password", "\(username)pass", into: &out)
-        user.string("birthDate", "\(2025 - age)-\(random.inRange(1...12))-\(random.inRange(1...28))", into: &out)
-        user.string("image", "https://dummyjson.com/icon/\(username)/128", into: &out)
-        user.string("bloodGroup", random.pick(Vocabulary.bloodGroups), into: &out)
-        user.decimal("height", random.inRange(15000...21000), scale: 2, into: &out)
-        user.decimal("weight", random.inRange(4500...12000), scale: 2, into: &out)
-        user.string("eyeColor", random.pick(Vocabulary.eyeColors), into: &out)
-        user.key("hair", into: &out)
-        var hair = ObjectWriter()
-        hair.string("color", random.pick(Vocabulary.hairColors), into: &out)
-        hair.string("type", random.pick(Vocabulary.hairTypes), into: &out)
-        hair.close(into: &out)
-        user.string("ip", "\(random.inRange(1...223)).\(random.below(256)).\(random.below(256)).\(random.inRange(1...254))", into: &out)
-        user.key("address", into: &out)
+        out.member("email", string: email)
+        out.member("phone", string: "+\(random.pick(Vocabulary.countryCodes)) \(digits(3, &random))-\(digits(3, &random))-\(digits(4, &random))")
+        out.member("username", string: username)
+        out.member("password", string: "\(username)pass")
+        out.member("birthDate", string: "\(2025 - age)-\(random.inRange(1...12))-\(random.inRange(1...28))")
+        out.member("image", string: "https://dummyjson.com/icon/\(username)/128")
+        out.member("bloodGroup", string: random.pick(Vocabulary.bloodGroups))
+        out.member("height", decimal: random.inRange(15000...21000), scale: 2)
+        out.member("weight", decimal: random.inRange(4500...12000), scale: 2)
+        out.member("eyeColor", string: random.pick(Vocabulary.eyeColors))
+        out.key("hair")
+        out.beginObject()
+        out.member("color", string: random.pick(Vocabulary.hairColors))
+        out.member("type", string: random.pick(Vocabulary.hairTypes))
+        out.endObject()
+        out.member("ip", string: "\(random.inRange(1...223)).\(random.below(256)).\(random.below(256)).\(random.inRange(1...254))")
+        out.key("address")
         appendAddress(&random, into: &out)
-        user.key("macAddress", into: &out)
-        out.append(UInt8(ascii: "\""))
-        for octet in 0..<6 {
-            if octet > 0 { out.append(UInt8(ascii: ":")) }
-            let value = random.below(256)
-            out.append(hexDigit(value >> 4))
-            out.append(hexDigit(value & 0xF))
-        }
-        out.append(UInt8(ascii: "\""))
-        user.string("university", random.pick(Vocabulary.universities), into: &out)
+        out.key("macAddress")
+        out.string((0..<6).map { _ in hex(random.below(256), digits: 2) }.joined(separator: ":"))
+        out.member("university", string: random.pick(Vocabulary.universities))
         // bank
-        user.key("bank", into: &out)
-        var bank = ObjectWriter()
-        bank.string("cardExpire", "\(twoDigits(random.inRange(1...12)))/\(twoDigits(random.inRange(25...32)))", into: &out)
-        bank.string("cardNumber", digits(16, &random, leadingNonZero: true), into: &out)
-        bank.string("cardType", random.pick(Vocabulary.cardTypes), into: &out)
-        bank.string("currency", random.pick(Vocabulary.currencies), into: &out)
-        bank.string("iban", random.pick(Vocabulary.ibanCountries) + digits(2, &random) + alphanumerics(18, &random), into: &out)
-        bank.close(into: &out)
+        out.key("bank")
+        out.beginObject()
+        out.member("cardExpire", string: "\(twoDigits(random.inRange(1...12)))/\(twoDigits(random.inRange(25...32)))")
+        out.member("cardNumber", string: digits(16, &random, leadingNonZero: true))
+        out.member("cardType", string: random.pick(Vocabulary.cardTypes))
+        out.member("currency", string: random.pick(Vocabulary.currencies))
+        out.member("iban", string: random.pick(Vocabulary.ibanCountries) + digits(2, &random) + alphanumerics(18, &random))
+        out.endObject()
         // company
-        user.key("company", into: &out)
-        var company = ObjectWriter()
+        out.key("company")
+        out.beginObject()
         switch broken {
         case .missingDepartment: break
-        case .emptyDepartment: company.string("department", "", into: &out)
-        case .unknownDepartment: company.string("department", "Astrology", into: &out)
-        default: company.string("department", random.pick(Self.departments), into: &out)
+        case .emptyDepartment: out.member("department", string: "")
+        case .unknownDepartment: out.member("department", string: "Astrology")
+        default: out.member("department", string: random.pick(Self.departments))
         }
-        company.string("name", companyName(&random), into: &out)
-        company.string("title", random.pick(Vocabulary.titles), into: &out)
-        company.key("address", into: &out)
+        out.member("name", string: companyName(&random))
+        out.member("title", string: random.pick(Vocabulary.titles))
+        out.key("address")
         appendAddress(&random, into: &out)
-        company.close(into: &out)
-        user.string("ein", "\(digits(3, &random, leadingNonZero: true))-\(digits(3, &random))", into: &out)
-        user.string("ssn", "\(digits(3, &random, leadingNonZero: true))-\(digits(3, &random))-\(digits(3, &random))", into: &out)
-        user.string("userAgent", random.pick(Vocabulary.userAgents), into: &out)
-        user.key("crypto", into: &out)
-        var crypto = ObjectWriter()
-        crypto.string("coin", "Bitcoin", into: &out)
-        crypto.key("wallet", into: &out)
-        out.appendASCII("\"0x")
-        for _ in 0..<40 { out.append(hexDigit(random.below(16))) }
-        out.append(UInt8(ascii: "\""))
-        crypto.string("network", "Ethereum (ERC20)", into: &out)
-        crypto.close(into: &out)
+        out.endObject()
+        out.member("ein", string: "\(digits(3, &random, leadingNonZero: true))-\(digits(3, &random))")
+        out.member("ssn", string: "\(digits(3, &random, leadingNonZero: true))-\(digits(3, &random))-\(digits(3, &random))")
+        out.member("userAgent", string: random.pick(Vocabulary.userAgents))
+        out.key("crypto")
+        out.beginObject()
+        out.member("coin", string: "Bitcoin")
+        out.key("wallet")
+        out.string("0x" + (0..<40).map { _ in hex(random.below(16), digits: 1) }.joined())
+        out.member("network", string: "Ethereum (ERC20)")
+        out.endObject()
         let roll = random.below(100)
-        user.string("role", roll < 3 ? "admin" : roll < 8 ? "moderator" : "user", into: &out)
-        user.close(into: &out)
+        out.member("role", string: roll < 3 ? "admin" : roll < 8 ? "moderator" : "user")
+        out.endObject()
     }
 
-    private func appendAddress(_ random: inout SplitMix64, into out: inout [UInt8]) {
+    private func appendAddress(_ random: inout SplitMix64, into out: inout JSONWriter) {
         let (state, stateCode) = random.pick(Vocabulary.states)
-        var address = ObjectWriter()
-        address.string("address", "\(random.inRange(1...9999)) \(random.pick(Vocabulary.streets))", into: &out)
-        address.string("city", random.pick(Vocabulary.cities), into: &out)
-        address.string("state", state, into: &out)
-        address.string("stateCode", stateCode, into: &out)
-        address.string("postalCode", digits(5, &random, leadingNonZero: true), into: &out)
-        address.key("coordinates", into: &out)
-        var coordinates = ObjectWriter()
-        coordinates.decimal("lat", random.inRange(-90_000_000...90_000_000), scale: 6, into: &out)
-        coordinates.decimal("lng", random.inRange(-180_000_000...180_000_000), scale: 6, into: &out)
-        coordinates.close(into: &out)
-        address.string("country", "United States", into: &out)
-        address.close(into: &out)
+        out.beginObject()
+        out.member("address", string: "\(random.inRange(1...9999)) \(random.pick(Vocabulary.streets))")
+        out.member("city", string: random.pick(Vocabulary.cities))
+        out.member("state", string: state)
+        out.member("stateCode", string: stateCode)
+        out.member("postalCode", string: digits(5, &random, leadingNonZero: true))
+        out.key("coordinates")
+        out.beginObject()
+        out.member("lat", decimal: random.inRange(-90_000_000...90_000_000), scale: 6)
+        out.member("lng", decimal: random.inRange(-180_000_000...180_000_000), scale: 6)
+        out.endObject()
+        out.member("country", string: "United States")
+        out.endObject()
     }
 
     private func companyName(_ random: inout SplitMix64) -> String {
@@ -155,6 +147,29 @@ extension FixtureUsers {
     }
 
     private func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+
+    /// `value` in lowercase hexadecimal, zero-padded to `digits`.
+    private func hex(_ value: Int, digits: Int) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+}
+
+private extension JSONWriter {
+    mutating func member(_ name: StaticString, string value: String) {
+        key(name)
+        string(value)
+    }
+
+    mutating func member(_ name: StaticString, integer value: Int) {
+        key(name)
+        integer(value)
+    }
+
+    mutating func member(_ name: StaticString, decimal units: Int, scale: Int) {
+        key(name)
+        decimal(units, scale: scale)
+    }
 }
 
 enum Vocabulary {

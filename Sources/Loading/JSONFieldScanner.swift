@@ -19,7 +19,7 @@ struct ScanSlot {
     /// or a composite's full text.
     var start = 0
     var length = 0
-    /// The string contains backslash escapes (decode with `JSONFieldScanner.unescape`).
+    /// The string contains backslash escapes (decode with `JSONGrammar.unescape`).
     var escaped = false
     /// The number is an integer literal (no fraction, no exponent).
     var integer = false
@@ -101,242 +101,20 @@ final class FieldSpec: @unchecked Sendable {
         keys.initialize(from: keyBytes, count: keyTotal)
     }
 
-    deinit {
-        entries.deallocate()
-        nodeStart.deallocate()
-        nodeCount.deallocate()
-        keys.deallocate()
-    }
-}
-
-struct JSONScanError: Error, CustomStringConvertible {
-    let offset: Int
-    let reason: String
-    var description: String { "invalid JSON at byte \(offset): \(reason)" }
-}
-
-/// A validating, copy-free JSON scanner for one JSONL line: it checks the line is exactly one
-/// JSON object and records where the members named by a `FieldSpec` are, skipping the rest.
-///
-/// Why not `JSONSerialization`: it builds a dictionary per line, and measured here it loads
-/// about 30,000 lines/s; this scanner walks raw pointers and jumps over string bodies with
-/// the product's `JSONGrammar` for strings and numbers, so the loader is bound by SQLite
-/// instead. It validates the whole grammar: structure, numbers, literals, and strings (escapes,
-/// surrogates, UTF-8, no raw control characters), with the product's one nesting limit.
-struct JSONFieldScanner {
-    private let base: UnsafePointer<UInt8>
-    private let end: Int
-    private var index = 0
-    private var depth = 0
-    // The spec's arrays, copied out so the hot loop never touches the class (no retain/release).
-    private let entries: UnsafeMutablePointer<FieldSpec.Entry>
-    private let nodeStart: UnsafeMutablePointer<Int>
-    private let nodeCount: UnsafeMutablePointer<Int>
-    private let keys: UnsafeMutablePointer<UInt8>
-    private let slots: UnsafeMutablePointer<ScanSlot>
-    private static let maxDepth = JSONNesting.maximumDepth
-
-    // Written for speed in debug builds too (the product's tests run unoptimized): raw
-    // pointers, `==` on bytes rather than `switch` patterns (which call the generic `~=`).
-
-    private init(base: UnsafePointer<UInt8>, count: Int, spec: FieldSpec, slots: UnsafeMutablePointer<ScanSlot>) {
-        self.base = base
-        self.end = count
-        self.entries = spec.entries
-        self.nodeStart = spec.nodeStart
-        self.nodeCount = spec.nodeCount
-        self.keys = spec.keys
-        self.slots = slots
+    /// The entry of `node` for the member `name`, or -1.
+    func entry(of node: Int, named name: JSONMemberName) -> Int {
+        guard name.hasEscapes else { return entry(of: node, key: name.raw) }
+        return JSONGrammar.unescape(name.raw).withUnsafeBufferPointer { entry(of: node, key: $0) }
     }
 
-    /// Scans `line` and fills `slots` (`spec.slotCount` of them); throws when the line is not
-    /// exactly one JSON object, in which case the slots must be ignored.
-    static func scan(_ line: UnsafeBufferPointer<UInt8>, spec: FieldSpec, into slots: UnsafeMutablePointer<ScanSlot>) throws {
-        var slot = 0
-        while slot < spec.slotCount {
-            slots[slot] = ScanSlot()
-            slot += 1
-        }
-        guard let base = line.baseAddress, line.count > 0 else { throw JSONScanError(offset: 0, reason: "empty line") }
-        var scanner = JSONFieldScanner(base: base, count: line.count, spec: spec, slots: slots)
-        scanner.skipWhitespace()
-        guard scanner.index < scanner.end, base[scanner.index] == 0x7B else {
-            throw JSONScanError(offset: scanner.index, reason: "the line is not a JSON object")
-        }
-        try scanner.scanObject(node: 0)
-        scanner.skipWhitespace()
-        guard scanner.index == scanner.end else {
-            throw JSONScanError(offset: scanner.index, reason: "unexpected text after the object")
-        }
-    }
-
-    // MARK: - Grammar (byte constants: { 0x7B, } 0x7D, [ 0x5B, ] 0x5D, " 0x22, : 0x3A, , 0x2C, \ 0x5C)
-
-    /// At `{`; `node` is the spec node for this object's members, -1 for none.
-    private mutating func scanObject(node: Int) throws {
-        depth += 1
-        guard depth <= Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
-        index += 1
-        skipWhitespace()
-        if index < end, base[index] == 0x7D {
-            index += 1
-            depth -= 1
-            return
-        }
-        while true {
-            skipWhitespace()
-            guard index < end, base[index] == 0x22 else { throw fail("expected a member name") }
-            let keyStart = index + 1
-            let keyEscaped = try skipString()
-            var entry = -1
-            if node >= 0 {
-                entry = match(node: node, keyStart: keyStart, keyLength: index - 1 - keyStart, escaped: keyEscaped)
-            }
-            skipWhitespace()
-            guard index < end, base[index] == 0x3A else { throw fail("expected ':'") }
-            index += 1
-            skipWhitespace()
-            guard index < end else { throw fail("expected a value") }
-            if entry >= 0 {
-                let child = entries[entry].child
-                let slot = entries[entry].slot
-                if child >= 0, base[index] == 0x7B {
-                    try scanObject(node: child)
-                } else if slot >= 0 {
-                    try captureValue(into: slot)
-                } else {
-                    try skipValue()
-                }
-            } else {
-                try skipValue()
-            }
-            skipWhitespace()
-            guard index < end else { throw fail("unterminated object") }
-            let byte = base[index]
-            index += 1
-            if byte == 0x2C { continue }
-            if byte == 0x7D { break }
-            index -= 1
-            throw fail("expected ',' or '}' in an object")
-        }
-        depth -= 1
-    }
-
-    /// At `[`.
-    private mutating func skipArray() throws {
-        depth += 1
-        guard depth <= Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
-        index += 1
-        skipWhitespace()
-        if index < end, base[index] == 0x5D {
-            index += 1
-            depth -= 1
-            return
-        }
-        while true {
-            skipWhitespace()
-            try skipValue()
-            skipWhitespace()
-            guard index < end else { throw fail("unterminated array") }
-            let byte = base[index]
-            index += 1
-            if byte == 0x2C { continue }
-            if byte == 0x5D { break }
-            index -= 1
-            throw fail("expected ',' or ']' in an array")
-        }
-        depth -= 1
-    }
-
-    private mutating func skipValue() throws {
-        guard index < end else { throw fail("expected a value") }
-        let byte = base[index]
-        if byte == 0x22 {
-            _ = try skipString()
-        } else if byte == 0x7B {
-            try scanObject(node: -1)
-        } else if byte == 0x5B {
-            try skipArray()
-        } else if byte == 0x74 {
-            try expectLiteral(0x74, 0x72, 0x75, 0x65, count: 4)  // true
-        } else if byte == 0x66 {
-            try expectLiteral(0x66, 0x61, 0x6C, 0x73, 0x65, count: 5)  // false
-        } else if byte == 0x6E {
-            try expectLiteral(0x6E, 0x75, 0x6C, 0x6C, count: 4)  // null
-        } else {
-            _ = try skipNumber()
-        }
-    }
-
-    private mutating func captureValue(into slot: Int) throws {
-        let start = index
-        let byte = base[index]
-        if byte == 0x22 {
-            let escaped = try skipString()
-            slots[slot] = ScanSlot(kind: .string, start: start + 1, length: index - 1 - (start + 1), escaped: escaped)
-        } else if byte == 0x7B || byte == 0x5B {
-            try skipValue()
-            slots[slot] = ScanSlot(kind: .composite, start: start, length: index - start)
-        } else if byte == 0x74 || byte == 0x66 || byte == 0x6E {
-            try skipValue()
-            slots[slot] = ScanSlot(kind: byte == 0x74 ? .boolTrue : byte == 0x66 ? .boolFalse : .null, start: start, length: index - start)
-        } else {
-            let integer = try skipNumber()
-            slots[slot] = ScanSlot(kind: .number, start: start, length: index - start, integer: integer)
-        }
-    }
-
-    /// At the opening quote; ends after the closing one. Returns whether it had escapes.
-    /// The product's one string grammar (`JSONGrammar`): raw control characters, bad escapes,
-    /// lone surrogates and invalid UTF-8 are refused here exactly as in every other reader.
-    private mutating func skipString() throws -> Bool {
-        do throws(JSONGrammarError) {
-            let string = try JSONGrammar.endOfString(UnsafeBufferPointer(start: base, count: end), openingQuoteAt: index)
-            index = string.end
-            return string.hasEscapes
-        } catch {
-            throw JSONScanError(offset: error.offset, reason: error.reason)
-        }
-    }
-
-    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; returns whether it is an integer literal.
-    private mutating func skipNumber() throws -> Bool {
-        do throws(JSONGrammarError) {
-            let number = try JSONGrammar.endOfNumber(UnsafeBufferPointer(start: base, count: end), at: index)
-            index = number.end
-            return number.isInteger
-        } catch {
-            index = error.offset
-            throw fail(error.reason == "invalid number, expected a digit" ? "expected a value" : error.reason)
-        }
-    }
-
-    private mutating func expectLiteral(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8, _ b4: UInt8 = 0, count: Int) throws {
-        guard index + count <= end, base[index] == b0, base[index + 1] == b1, base[index + 2] == b2, base[index + 3] == b3,
-            count == 4 || base[index + 4] == b4
-        else { throw fail("expected true, false or null") }
-        index += count
-    }
-
-    // MARK: - Helpers
-
-    /// The entry of `node` named by the key at `keyStart`, or -1.
-    private func match(node: Int, keyStart: Int, keyLength: Int, escaped: Bool) -> Int {
-        if escaped {
-            let decoded = Self.unescape(UnsafeBufferPointer(start: base + keyStart, count: keyLength))
-            return decoded.withUnsafeBufferPointer { match(node: node, key: $0.baseAddress, length: $0.count) }
-        }
-        return match(node: node, key: base + keyStart, length: keyLength)
-    }
-
-    private func match(node: Int, key: UnsafePointer<UInt8>?, length: Int) -> Int {
-        guard let key else { return -1 }
+    private func entry(of node: Int, key: UnsafeBufferPointer<UInt8>) -> Int {
+        let length = key.count
         let first = nodeStart[node]
         let stop = first + nodeCount[node]
         var entry = first
         while entry < stop {
-            if entries[entry].keyLength == length, length == 0 || entries[entry].firstByte == key[0],
-                memcmp(keys + entries[entry].keyOffset, key, length) == 0
+            if entries[entry].keyLength == length,
+                length == 0 || (entries[entry].firstByte == key[0] && memcmp(keys + entries[entry].keyOffset, key.baseAddress!, length) == 0)
             {
                 return entry
             }
@@ -345,22 +123,78 @@ struct JSONFieldScanner {
         return -1
     }
 
-    private mutating func skipWhitespace() {
-        while index < end {
-            let byte = base[index]
-            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
-            index += 1
+    deinit {
+        entries.deallocate()
+        nodeStart.deallocate()
+        nodeCount.deallocate()
+        keys.deallocate()
+    }
+}
+
+/// Reads the members named by a `FieldSpec` out of one JSONL line through the product's one
+/// reader (`JSONCursor`): the line must be exactly one JSON object within the product's
+/// nesting limit; wanted members are recorded where they sit (nothing is copied) and every
+/// other member is validated and skipped in place.
+///
+/// Why not `JSONSerialization`: it builds a dictionary per line, and measured here it loads
+/// about 30,000 lines/s; skipping in place keeps the loader bound by SQLite instead.
+enum JSONFieldScanner {
+    /// Scans `line` and fills `slots` (`spec.slotCount` of them); throws when the line is not
+    /// exactly one JSON object, in which case the slots must be ignored.
+    static func scan(_ line: UnsafeBufferPointer<UInt8>, spec: FieldSpec, into slots: UnsafeMutablePointer<ScanSlot>) throws(JSONGrammarError) {
+        clear(slots, count: spec.slotCount)
+        var cursor = JSONCursor(bytes: line, maximumDepth: JSONNesting.maximumDepth)
+        cursor.skipWhitespace()
+        guard cursor.peek() == 0x7B else { throw cursor.failure("the line is not a JSON object") }
+        try scanObject(&cursor, node: 0, spec: spec, slots: slots)
+        cursor.skipWhitespace()
+        guard cursor.isAtEnd else { throw cursor.failure("unexpected text after the object") }
+    }
+
+    private static func clear(_ slots: UnsafeMutablePointer<ScanSlot>, count: Int) {
+        var slot = 0
+        while slot < count {
+            slots[slot] = ScanSlot()
+            slot += 1
         }
     }
 
-    private func fail(_ reason: String) -> JSONScanError {
-        JSONScanError(offset: index, reason: reason)
+    /// At `{`; `node` is the spec node for this object's members.
+    private static func scanObject(
+        _ cursor: inout JSONCursor, node: Int, spec: FieldSpec, slots: UnsafeMutablePointer<ScanSlot>
+    ) throws(JSONGrammarError) {
+        try cursor.readObject { name, cursor throws(JSONGrammarError) in
+            let entry = spec.entry(of: node, named: name)
+            guard entry >= 0 else { return false }
+            let child = spec.entries[entry].child
+            let slot = spec.entries[entry].slot
+            if child >= 0, cursor.peek() == 0x7B {
+                try scanObject(&cursor, node: child, spec: spec, slots: slots)
+            } else if slot >= 0 {
+                try capture(&cursor, into: slots + slot)
+            } else {
+                return false
+            }
+            return true
+        }
     }
 
-    /// Decodes the escapes of an already validated string body into UTF-8 (lone surrogates
-    /// become U+FFFD).
-    static func unescape(_ body: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        JSONGrammar.unescape(body)
+    private static func capture(_ cursor: inout JSONCursor, into slot: UnsafeMutablePointer<ScanSlot>) throws(JSONGrammarError) {
+        let start = cursor.position
+        switch cursor.peek() {
+        case 0x22?:
+            let string = try JSONGrammar.endOfString(cursor.bytes, openingQuoteAt: start)
+            cursor.position = string.end
+            slot.pointee = ScanSlot(kind: .string, start: start + 1, length: string.end - 2 - start, escaped: string.hasEscapes)
+        case let byte? where byte == 0x2D || (byte >= 0x30 && byte <= 0x39):
+            let number = try JSONGrammar.endOfNumber(cursor.bytes, at: start)
+            cursor.position = number.end
+            slot.pointee = ScanSlot(kind: .number, start: start, length: number.end - start, integer: number.isInteger)
+        case let byte:
+            try cursor.skipValue()
+            let kind: ScanSlot.Kind = byte == 0x74 ? .boolTrue : byte == 0x66 ? .boolFalse : byte == 0x6E ? .null : .composite
+            slot.pointee = ScanSlot(kind: kind, start: start, length: cursor.position - start)
+        }
     }
 }
 
@@ -380,7 +214,7 @@ enum ScannedValue: Equatable {
         let bytes = UnsafeBufferPointer(rebasing: line[slot.start..<(slot.start + slot.length)])
         switch slot.kind {
         case .missing: return nil
-        case .string: self = .string(String(decoding: slot.escaped ? JSONFieldScanner.unescape(bytes) : Array(bytes), as: UTF8.self))
+        case .string: self = .string(String(decoding: slot.escaped ? JSONGrammar.unescape(bytes) : Array(bytes), as: UTF8.self))
         case .number: self = .number(String(decoding: bytes, as: UTF8.self))
         case .boolTrue: self = .bool(true)
         case .boolFalse: self = .bool(false)

@@ -233,7 +233,7 @@ struct RowBinder {
             bytes(index, start: slot.start, length: slot.length)
             return
         }
-        let decoded = JSONFieldScanner.unescape(UnsafeBufferPointer(start: line + slot.start, count: slot.length))
+        let decoded = JSONGrammar.unescape(UnsafeBufferPointer(start: line + slot.start, count: slot.length))
         let text = String(decoding: decoded, as: UTF8.self)
         let count = Int32(text.utf8.count)  // not -1: a decoded \u0000 must not cut the value
         text.withCString { _ = sqlite3_bind_text(handle, index, $0, count, Self.transient) }

@@ -32,13 +32,13 @@ public struct LineTransformer: Sendable {
         case .valid(let departmentCode):
             Self.appendObject(line, to: &output) { output in
                 output.append(contentsOf: #""department_code":"#.utf8)
-                JSONEscaping.appendQuoted(departmentCode, to: &output)
+                Self.appendQuoted(departmentCode, to: &output)
             }
             return .valid
         case .invalid(let failures):
             if let code = failures.first?.code, code == .invalidJSON || code == .nestingTooDeep {
                 output.append(contentsOf: #"{"raw_line":"#.utf8)
-                JSONEscaping.appendQuoted(bytes: line, to: &output)
+                Self.appendQuoted(repairing: line, to: &output)
                 output.append(UInt8(ascii: ","))
                 Self.appendErrors(failures, to: &output)
                 output.append(UInt8(ascii: "}"))
@@ -81,11 +81,11 @@ public struct LineTransformer: Sendable {
 
     private static func appendErrors(_ failures: [ValidationFailure], to output: inout [UInt8]) {
         output.append(contentsOf: #""error_reason":"#.utf8)
-        JSONEscaping.appendQuoted(failures.map(\.message).joined(separator: "; "), to: &output)
+        appendQuoted(failures.map(\.message).joined(separator: "; "), to: &output)
         output.append(contentsOf: #","error_codes":["#.utf8)
         for (index, failure) in failures.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
-            JSONEscaping.appendQuoted(failure.code.rawValue, to: &output)
+            appendQuoted(failure.code.rawValue, to: &output)
         }
         output.append(UInt8(ascii: "]"))
     }
@@ -107,6 +107,21 @@ public struct LineTransformer: Sendable {
         if !isEmpty { output.append(UInt8(ascii: ",")) }
         members(&output)
         output.append(UInt8(ascii: "}"))
+    }
+
+    /// Strings as the output lines write them: every short escape JSON has (`\b`, `\f` too).
+    static func appendQuoted(_ text: String, to output: inout [UInt8]) {
+        JSONWriter.appendQuoted(text, to: &output, controlEscapes: .everyShortForm)
+    }
+
+    /// A broken line as a JSON string: invalid UTF-8 sequences become U+FFFD, so the result
+    /// is always valid JSON.
+    private static func appendQuoted(repairing line: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        if line.allSatisfy({ $0 < 0x80 }) {
+            JSONWriter.appendQuoted(utf8: line, to: &output, controlEscapes: .everyShortForm)
+        } else {
+            appendQuoted(String(decoding: line, as: UTF8.self), to: &output)  // String(decoding:) repairs
+        }
     }
 
     @inline(__always) static func isJSONWhitespace(_ byte: UInt8) -> Bool {

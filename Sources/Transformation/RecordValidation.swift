@@ -1,3 +1,5 @@
+import ETLCore
+
 /// The stable machine codes of a DLQ record (its `error_codes`), in the order they are reported.
 public enum ValidationCode: String, Sendable, CaseIterable, Codable {
     /// The line is not a JSON object: unparsable, another JSON type, empty or blank.
@@ -158,7 +160,7 @@ public struct RecordValidator: Sendable {
         case .null: return "null"
         case .bool(let flag): return "boolean \(flag)"
         case .number(let text): return truncate(text, to: 40)
-        case .string(let text): return JSONEscaping.quoted(truncate(text, to: 40))
+        case .string(let text): return JSONWriter.quoted(truncate(text, to: 40), controlEscapes: .everyShortForm)
         case .array: return "an array"
         case .object: return "an object"
         }

@@ -1,3 +1,4 @@
+import ETLCore
 import Foundation
 import Testing
 @testable import Loading
@@ -37,7 +38,7 @@ import Testing
 
     @Test func nestingIsBounded() {
         let deep = String(repeating: "{\"a\":", count: 300) + "1" + String(repeating: "}", count: 300)
-        #expect(throws: JSONScanError.self) { try scan(deep) }
+        #expect(throws: JSONGrammarError.self) { try scan(deep) }
         let fine = String(repeating: "{\"a\":", count: 100) + "1" + String(repeating: "}", count: 100)
         #expect(throws: Never.self) { try scan(fine) }
     }
@@ -66,7 +67,7 @@ import Testing
         "{\"a\": nul}", "{\"a\": falsy}", "{\"a\": 1e}", "{\"a\": {\"b\": [}}", "{\"a\": \"\\u12\"}",
     ])
     func rejectsInvalidJSON(_ text: String) {
-        #expect(throws: JSONScanError.self) { try scan(text) }
+        #expect(throws: JSONGrammarError.self) { try scan(text) }
     }
 
     @Test func agreesWithJSONSerializationOnTheFixtureShape() throws {

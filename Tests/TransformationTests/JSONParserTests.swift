@@ -96,7 +96,7 @@ struct JSONParserTests {
         ("/* c */ 1", "unexpected '/'"),
     ])
     func rejects(_ input: String, _ reason: String) {
-        #expect(throws: JSONParseError.self) { try JSONParser.parse(input) }
+        #expect(throws: JSONGrammarError.self) { try JSONParser.parse(input) }
         do {
             _ = try JSONParser.parse(input)
         } catch {
@@ -116,7 +116,7 @@ struct JSONParserTests {
             [0xC3, 0xA9],  // non-ASCII outside a string
         ]
         for bytes in cases {
-            #expect(throws: JSONParseError.self, "\(bytes)") { try JSONParser.parse(bytes) }
+            #expect(throws: JSONGrammarError.self, "\(bytes)") { try JSONParser.parse(bytes) }
         }
         #expect(try JSONParser.parse([0x22, 0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80, 0x22]) == .string("é😀"))
     }
@@ -127,11 +127,11 @@ struct JSONParserTests {
         let deepest = String(repeating: "[", count: limit) + String(repeating: "]", count: limit)
         #expect(throws: Never.self) { try JSONParser.parse(deepest) }
         let tooDeep = String(repeating: "[", count: limit + 1) + String(repeating: "]", count: limit + 1)
-        #expect(throws: JSONParseError.self) { try JSONParser.parse(tooDeep) }
+        #expect(throws: JSONGrammarError.self) { try JSONParser.parse(tooDeep) }
         // A pathological line must not exhaust the stack.
-        #expect(throws: JSONParseError.self) { try JSONParser.parse(String(repeating: "[", count: 200_000)) }
-        #expect(throws: JSONParseError.self) { try JSONParser.parse(String(repeating: #"{"a":"#, count: 200_000)) }
-        #expect(throws: JSONParseError.self) { try JSONParser.parse(String(repeating: "[", count: 10), maximumDepth: 3) }
+        #expect(throws: JSONGrammarError.self) { try JSONParser.parse(String(repeating: "[", count: 200_000)) }
+        #expect(throws: JSONGrammarError.self) { try JSONParser.parse(String(repeating: #"{"a":"#, count: 200_000)) }
+        #expect(throws: JSONGrammarError.self) { try JSONParser.parse(String(repeating: "[", count: 10), maximumDepth: 3) }
     }
 
     @Test func keepsOnlyRequestedTopLevelKeysButValidatesTheRest() throws {
@@ -148,7 +148,7 @@ struct JSONParserTests {
         // Errors inside skipped members are still errors.
         for broken in [#"{"id":1,"noise":[1,]}"#, #"{"id":1,"noise":"\ud800"}"#, #"{"id":1,"noise":01}"#,
                        #"{"id":1,"noise":{"a" 1}}"#, "{\"id\":1,\"noise\":\"\u{01}\"}"] {
-            #expect(throws: JSONParseError.self, "\(broken)") {
+            #expect(throws: JSONGrammarError.self, "\(broken)") {
                 try Array(broken.utf8).withUnsafeBufferPointer { try JSONParser.parse($0, keepingTopLevelKeys: ["id"]) }
             }
         }

@@ -28,7 +28,7 @@ struct NestingLimitTests {
     @Test func theParserAndTheProductShareOneLimit() {
         #expect(JSONParser.defaultMaximumDepth == JSONNesting.maximumDepth)
         let tooDeep = String(repeating: "[", count: JSONNesting.maximumDepth + 1) + String(repeating: "]", count: JSONNesting.maximumDepth + 1)
-        #expect(throws: JSONParseError.self) { try JSONParser.parse(tooDeep) }
+        #expect(throws: JSONGrammarError.self) { try JSONParser.parse(tooDeep) }
         #expect((try? JSONParser.parse(tooDeep)) == nil)
         do {
             _ = try JSONParser.parse(tooDeep)

@@ -70,7 +70,7 @@ struct OutputLineTests {
     func invalidJSONLinesAreWrapped(_ line: String, _ reason: String) throws {
         let (disposition, output) = standardTransformer.transform(line)
         #expect(disposition == .invalid)
-        #expect(output == #"{"raw_line":"# + JSONEscaping.quoted(line) + #","error_reason":"# + JSONEscaping.quoted(reason)
+        #expect(output == #"{"raw_line":"# + jsonQuoted(line) + #","error_reason":"# + jsonQuoted(reason)
             + #","error_codes":["invalid_json"]}"#)
         let object = try foundationObject(output)
         #expect(object["raw_line"] as? String == line)
@@ -94,7 +94,7 @@ struct OutputLineTests {
 
     @Test func escapingHandlesEveryControlCharacter() throws {
         let text = String(decoding: (0..<0x20).map { UInt8($0) } + Array("\"\\/é😀".utf8), as: UTF8.self)
-        let quoted = JSONEscaping.quoted(text)
+        let quoted = jsonQuoted(text)
         #expect(quoted.hasPrefix(#""\u0000\u0001"#))
         #expect(quoted.contains(#"\b\t\n\u000b\f\r"#))
         #expect(quoted.hasSuffix(#"\u001f\"\\/é😀""#))

@@ -27,7 +27,7 @@ struct GeneratedRun {
                 invalid += 1
             default:
                 lines.append(userLine(
-                    id: "\(index)", firstName: JSONEscaping.quoted("Ünïcode \(index)"),
+                    id: "\(index)", firstName: jsonQuoted("Ünïcode \(index)"),
                     age: "\(Int.random(in: 18...65, using: &random))",
                     company: #"{"department":"\#(department)","name":"Co \#(index)"}"#))
                 valid += 1

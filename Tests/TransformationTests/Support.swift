@@ -91,3 +91,8 @@ struct InstantClock: PipelineClock {
     func sleep(seconds: Double) async throws { try Task.checkCancellation() }
 }
 
+
+/// `text` as a JSON string literal, escaped as the transformer's output lines are.
+func jsonQuoted(_ text: String) -> String {
+    JSONWriter.quoted(text, controlEscapes: .everyShortForm)
+}

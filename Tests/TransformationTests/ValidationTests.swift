@@ -63,7 +63,7 @@ struct ValidationTests {
         "josé@example.com", "用户@example.com", "A_B-c@EXAMPLE.COM", "x@xn--bcher-kva.de", "1@2.io",
     ])
     func validEmails(_ email: String) {
-        #expect(verdict(userLine(email: JSONEscaping.quoted(email))) == .valid(departmentCode: "ENG"))
+        #expect(verdict(userLine(email: jsonQuoted(email))) == .valid(departmentCode: "ENG"))
     }
 
     @Test(arguments: [
@@ -96,10 +96,10 @@ struct ValidationTests {
         ("a@" + String(repeating: "abcdefghi.", count: 26) + "com", "longer than 253"),
     ])
     func invalidEmails(_ email: String, _ reason: String) {
-        let result = verdict(userLine(email: JSONEscaping.quoted(email)))
+        let result = verdict(userLine(email: jsonQuoted(email)))
         #expect(result.codes == [.invalidEmail], "\(email)")
         #expect(result.failures.first?.message.contains(reason) == true, "\(email): \(result)")
-        let quotedPrefix = String(JSONEscaping.quoted(String(email.prefix(40))).dropLast())
+        let quotedPrefix = String(jsonQuoted(String(email.prefix(40))).dropLast())
         #expect(result.failures.first?.message.hasPrefix("email \(quotedPrefix)") == true)
     }
 
