@@ -8,12 +8,14 @@
 #   api_seed DB RUNS USERS RATE SEED   fills DB with generated runs (etl-seed)
 #   api_start VAR=VALUE...         starts the api as scripts/stack.py defines it, on a free
 #                                  loopback port with DATABASE_PATH etc. given as arguments;
-#                                  sets API_PORT_USED; waits for /health; log in $WORK/api.log
+#                                  sets API_PORT_USED and API_PID; waits for /health; log in
+#                                  $WORK/api.log
 #   api_stop                       stops it (SIGTERM)
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/${0##*/}.XXXXXX")"
 API_BIN=""
 API_PORT_USED=""
+API_PID=""
 
 api_stack() {
     local command="$1"; shift
@@ -25,6 +27,7 @@ api_stop() {
         api_stack down >/dev/null 2>&1 || true
     fi
     API_PORT_USED=""
+    API_PID=""
 }
 
 api_cleanup() {
@@ -57,4 +60,5 @@ api_start() {
     api_stack up --only api --bin-dir "$API_BIN" --cwd "$ROOT" --logs "$WORK" "${settings[@]}" \
         --env >"$WORK/api.env" || die "api did not start; see above"
     API_PORT_USED="$(sed -n 's/^API_PORT=//p' "$WORK/api.env")"
+    API_PID="$(api_stack status | sed -n 's/^api running //p')"
 }
