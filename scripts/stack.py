@@ -18,7 +18,6 @@ extractor, transformer, saver and api. Everything one stack owns lives under its
     stack.py status --root R                       NAME running PID | dead | stopped
     stack.py env --root R [--json]                 what the stages are configured with
     stack.py exec --root R NAME                    become the process (for a supervisor)
-    stack.py wait --root R NAME [--timeout S]      until it serves (whoever started it)
     stack.py port [--prefer N]                     a free loopback port
 
 Used by scripts/local-stack.sh, chaos.py, dashboard-check.sh, lib/api-process.sh and the
@@ -37,7 +36,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -451,6 +449,7 @@ def ssh_banner(port: int) -> bool:
 
 
 def http_ok(url: str) -> bool:
+    import urllib.request  # only here: it costs a tenth of a second at every start of this script
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return 200 <= response.status < 300
@@ -529,17 +528,12 @@ def exec_component(stack: Stack, name: str) -> None:
         ensure_privilege_separation_directory()
     # Python ignores SIGPIPE, and an ignored signal stays ignored across exec.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # Only stdin, stdout and stderr: a descriptor the caller leaked (another child's pipe, in
+    # a test process spawning many) would stay open as long as the server runs.
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     os.chdir(stack.state["cwd"])
     argv = stack.command(name)
     os.execvpe(argv[0], argv, stack.process_env(name))
-
-
-def wait_serving(stack: Stack, name: str, timeout: float) -> None:
-    deadline = time.time() + timeout
-    while not stack.ready(name):
-        if time.time() > deadline:
-            raise RuntimeError(f"{name} does not serve on 127.0.0.1:{stack.port(name)} after {timeout:.0f}s")
-        time.sleep(0.05)
 
 
 def key_value(text: str) -> tuple[str, str]:
@@ -555,7 +549,7 @@ def parser() -> argparse.ArgumentParser:
     port = sub.add_parser("port", help="print a free loopback port")
     port.add_argument("--prefer", type=int, default=0, help="this one if free, else the next free one")
     port.add_argument("--name", default="", help="for the notice when PREFER is taken")
-    for name in ("prepare", "up", "start", "stop", "kill", "down", "status", "env", "exec", "wait"):
+    for name in ("prepare", "up", "start", "stop", "kill", "down", "status", "env", "exec"):
         c = sub.add_parser(name)
         c.add_argument("--root", required=True, type=Path)
         if name in ("prepare", "up"):
@@ -576,10 +570,10 @@ def parser() -> argparse.ArgumentParser:
         if name in ("prepare", "up", "env"):
             c.add_argument("--json", action="store_true")
             c.add_argument("--env", action="store_true", help="NAME=VALUE lines of the stage environment")
-        if name in ("up", "start", "stop", "down", "wait"):
+        if name in ("up", "start", "stop", "down"):
             c.add_argument("--timeout", type=float, default=30.0)
-        if name in ("start", "stop", "kill", "exec", "wait"):
-            c.add_argument("names", nargs="*" if name not in ("exec", "wait") else 1, metavar="NAME")
+        if name in ("start", "stop", "kill", "exec"):
+            c.add_argument("names", nargs="*" if name != "exec" else 1, metavar="NAME")
     return p
 
 
@@ -623,8 +617,6 @@ def main() -> int:
             status(stack)
         elif args.command == "exec":
             exec_component(stack, names[0])
-        elif args.command == "wait":
-            wait_serving(stack, names[0], args.timeout)
         if args.command in ("prepare", "up", "env"):
             print_endpoints(stack, args.json, args.env or not args.json)
     except (RuntimeError, FileNotFoundError) as error:
