@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Chaos test of the pipeline's delivery guarantees ("nothing lost, nothing doubled").
 
-Each trial starts, in a fresh temporary directory, a real redis-server (AOF, appendfsync
-everysec), an OpenSSH sshd (internal-sftp, key authentication), fixture-source
-(--users N --invalid-rate 0.1 --fault-rate 0.1 --seed S) and the three stages (two
-transformers and two savers in every other trial). While the run goes through, it:
+Each trial starts, in a fresh temporary directory and as scripts/stack.py defines them, a
+real redis-server (AOF, appendfsync everysec), an OpenSSH sshd (internal-sftp, key
+authentication), fixture-source (--users N --invalid-rate 0.1 --fault-rate 0.1 --seed S) and
+the three stages (two transformers and two savers in every other trial). While the run goes through, it:
 
   * kill -9s a random stage (a random replica) at a random moment and restarts it,
   * restarts Redis from its AOF after SIGTERM, kill -9, or kill -9 plus the loss of the
@@ -32,16 +32,16 @@ import hashlib
 import json
 import os
 import random
-import secrets
 import shutil
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stack as definition  # noqa: E402 - the stack's one definition, next to this file
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("extractor", "transformer", "saver")
@@ -51,23 +51,6 @@ STOP_TIMEOUT = 15.0
 
 def log(message: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 15.0) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def sha256_file(path: Path) -> str:
@@ -95,121 +78,44 @@ def counter_diff(reference: collections.Counter, actual: collections.Counter) ->
     return lost, duplicated
 
 
-class Proc:
-    """One managed process (restartable), output appended to a log file."""
-
-    def __init__(self, name: str, argv: list[str], env: dict, cwd: Path, log_path: Path):
-        self.name, self.argv, self.env, self.cwd, self.log_path = name, argv, env, cwd, log_path
-        self.popen: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        out = open(self.log_path, "ab")
-        out.write(f"\n===== start {time.strftime('%H:%M:%S')} =====\n".encode())
-        out.flush()
-        self.popen = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-        out.close()
-
-    @property
-    def running(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def kill9(self) -> None:
-        if self.running:
-            os.kill(self.popen.pid, signal.SIGKILL)
-            self.popen.wait()
-
-    def terminate(self, timeout: float = STOP_TIMEOUT) -> tuple[int | None, float]:
-        """SIGTERM, wait; returns (exit status, seconds). SIGKILL after `timeout` (status None)."""
-        if not self.running:
-            return (self.popen.returncode if self.popen else 0), 0.0
-        started = time.time()
-        os.kill(self.popen.pid, signal.SIGTERM)
-        try:
-            status = self.popen.wait(timeout=timeout)
-            return status, time.time() - started
-        except subprocess.TimeoutExpired:
-            os.kill(self.popen.pid, signal.SIGKILL)
-            self.popen.wait()
-            return None, time.time() - started
-
-
 class Stack:
-    """Redis, sshd, fixture-source and the stages of one trial, in `root`."""
+    """Redis, sshd, fixture-source and the stages of one trial, in `root`, as scripts/stack.py
+    defines them; the trial's own tuning on top."""
 
-    def __init__(self, root: Path, args, keys: Path, seed: int, replicas: int, redis_fsync: str):
-        self.root, self.args, self.keys, self.seed, self.replicas = root, args, keys, seed, replicas
-        for d in ("redis", "data", "db", "sftp", "logs", "sshd"):
+    def __init__(self, root: Path, args, keys: Path, seed: int, replicas: int):
+        self.root = root
+        for d in ("data", "db"):
             (root / d).mkdir(parents=True, exist_ok=True)
-        self.redis_port, self.sshd_port, self.fixture_port = free_port(), free_port(), free_port()
-        bin_dir = Path(args.bin_dir).resolve()
-        logs = root / "logs"
-        # Redis requires a password (in a config file, not on the command line) and the
-        # stages sign their events, as in every stack the project starts.
-        redis_password = secrets.token_hex(16)
-        redis_conf = root / "redis" / "redis.conf"
-        redis_conf.write_text(f"requirepass {redis_password}\n")
-        redis_conf.chmod(0o600)
-        self.redis = Proc("redis", [
-            "redis-server", str(redis_conf), "--bind", "127.0.0.1", "--port", str(self.redis_port), "--appendonly", "yes",
-            "--appendfsync", redis_fsync, "--save", "", "--dir", str(root / "redis"), "--daemonize", "no",
-        ], dict(os.environ), root, logs / "redis.log")
-        self._write_sshd_config()
-        self.sshd = Proc("sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", str(root / "sshd" / "sshd_config")],
-                         dict(os.environ), root, logs / "sshd.log")
-        self.fixture = Proc("fixture-source", [
-            str(bin_dir / "fixture-source"), "--port", str(self.fixture_port), "--users", str(args.users),
-            "--invalid-rate", "0.1", "--fault-rate", str(args.fault_rate), "--seed", str(seed), "--retry-after", "1",
-        ], dict(os.environ), root, logs / "fixture-source.log")
-        env = dict(os.environ)
-        for key in list(env):
-            if key.startswith(("SFTP_", "RETRY_", "EXTRACT_", "SOURCE_", "CIRCUIT_", "CLAIM_", "RECONCILE_")):
-                del env[key]
-        env.update({
-            "DATA_DIR": str(root / "data"),
-            "REDIS_URL": f"redis://:{redis_password}@127.0.0.1:{self.redis_port}/0",
-            "EVENT_HMAC_KEY": secrets.token_hex(32),
-            "SOURCE_URL": f"http://127.0.0.1:{self.fixture_port}/users",
-            "SOURCE_PAGE_SIZE": "100",
-            "HTTP_TIMEOUT_SECONDS": "5",
-            "RETRY_MAX": "25", "RETRY_BASE_SECONDS": "0.05", "RETRY_FACTOR": "1.5",
-            "EXTRACT_ON_START": "true",
-            # Far from now: only EXTRACT_ON_START starts runs during a trial.
-            "EXTRACT_SCHEDULE": time.strftime("%H:%M", time.gmtime(time.time() + 12 * 3600)),
-            "DATABASE_PATH": str(root / "db" / "data.db"),
-            "DEPARTMENTS_CSV": str(REPO / "config" / "departments.csv"),
-            "SFTP_HOST": "127.0.0.1", "SFTP_PORT": str(self.sshd_port), "SFTP_USER": current_user(),
-            "SFTP_KEY_PATH": str(keys / "client_ed25519"), "SFTP_KNOWN_HOSTS": str(root / "sshd" / "known_hosts"),
-            "SFTP_REMOTE_DIR": str(root / "sftp"),
-            "CLAIM_IDLE_SECONDS": "3", "RECONCILE_INTERVAL_SECONDS": "5",
-            "CIRCUIT_BREAKER_THRESHOLD": "5", "CIRCUIT_BREAKER_COOLDOWN_SECONDS": "1",
-            "LOG_LEVEL": "info",
-        })
+        base_env = {key: value for key, value in os.environ.items() if not key.startswith(
+            ("SFTP_", "RETRY_", "EXTRACT_", "SOURCE_", "CIRCUIT_", "CLAIM_", "RECONCILE_"))}
+        self.definition = definition.Stack.prepare(
+            root, components=("redis", "sshd", "fixture-source") + STAGES, bin_dir=Path(args.bin_dir), keys=keys,
+            fixture={"users": args.users, "invalid_rate": 0.1, "fault_rate": args.fault_rate, "seed": seed,
+                     "retry_after": 1},
+            env={
+                "DATA_DIR": str(root / "data"),
+                "SOURCE_PAGE_SIZE": "100",
+                "HTTP_TIMEOUT_SECONDS": "5",
+                "RETRY_MAX": "25", "RETRY_BASE_SECONDS": "0.05", "RETRY_FACTOR": "1.5",
+                "EXTRACT_ON_START": "true",
+                # Far from now: only EXTRACT_ON_START starts runs during a trial.
+                "EXTRACT_SCHEDULE": time.strftime("%H:%M", time.gmtime(time.time() + 12 * 3600)),
+                "DATABASE_PATH": str(root / "db" / "data.db"),
+                "DEPARTMENTS_CSV": str(REPO / "config" / "departments.csv"),
+                "CLAIM_IDLE_SECONDS": "3", "RECONCILE_INTERVAL_SECONDS": "5",
+                "CIRCUIT_BREAKER_THRESHOLD": "5", "CIRCUIT_BREAKER_COOLDOWN_SECONDS": "1",
+                "LOG_LEVEL": "info",
+            })
+        self.redis = self.definition.process("redis")
+        self.sshd = self.definition.process("sshd")
+        self.fixture = self.definition.process("fixture-source")
         self.shutdown_seconds: dict[str, float] = {}
-        self.stages: dict[str, list[Proc]] = {}
+        self.stages: dict[str, list[definition.Process]] = {}
         for stage in STAGES:
             count = 1 if stage == "extractor" else replicas
             argv_extra = ["--upload-poll-seconds", "1"] if stage == "saver" else []
-            self.stages[stage] = [
-                Proc(f"{stage}{i + 1}", [str(bin_dir / stage)] + argv_extra, env, root, logs / f"{stage}{i + 1}.log")
-                for i in range(count)]
-
-    def _write_sshd_config(self) -> None:
-        sshd = self.root / "sshd"
-        host_pub = (self.keys / "ssh_host_ed25519_key.pub").read_text().split()
-        (sshd / "known_hosts").write_text(f"[127.0.0.1]:{self.sshd_port} {host_pub[0]} {host_pub[1]}\n")
-        use_pam = "yes" if os.getuid() != 0 else "no"
-        # The repository's one sshd configuration, filled in.
-        template = (REPO / "config" / "sshd_config.template").read_text()
-        fields = {"@PORT@": str(self.sshd_port), "@HOST_KEYS@": f"HostKey {self.keys / 'ssh_host_ed25519_key'}",
-                  "@PID_FILE@": "none", "@AUTHORIZED_KEYS@": str(self.keys / "authorized_keys"),
-                  "@USER@": current_user(), "@USE_PAM@": use_pam, "@LOG_LEVEL@": "INFO"}
-        for name, value in fields.items():
-            template = template.replace(name, value)
-        (sshd / "sshd_config").write_text(template)
-        if os.getuid() == 0:
-            Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+            self.stages[stage] = [self.definition.process(stage, f"{stage}{i + 1}", argv_extra, base_env)
+                                  for i in range(count)]
 
     def final_file_count(self) -> int:
         data = self.root / "data"
@@ -226,37 +132,34 @@ class Stack:
         os.truncate(newest, size - cut)
         return cut
 
+    def start_server(self, process: definition.Process, component: str) -> None:
+        process.start()
+        self.definition.wait_ready(process, component, timeout=15)
+
     def start_redis(self) -> None:
-        self.redis.start()
-        if not wait_port(self.redis_port):
-            raise RuntimeError("redis-server did not start: " + tail(self.redis.log_path))
+        self.start_server(self.redis, "redis")
 
     def start_sshd(self) -> None:
-        self.sshd.start()
-        if not wait_port(self.sshd_port):
-            raise RuntimeError("sshd did not start: " + tail(self.sshd.log_path))
+        self.start_server(self.sshd, "sshd")
 
     def start(self) -> None:
         self.start_redis()
         self.start_sshd()
-        self.fixture.start()
-        if not wait_port(self.fixture_port):
-            raise RuntimeError("fixture-source did not start: " + tail(self.fixture.log_path))
+        self.start_server(self.fixture, "fixture-source")
         # Downstream first, so the clean run is not slowed by start-up order.
         for stage in ("saver", "transformer", "extractor"):
             for proc in self.stages[stage]:
                 proc.start()
 
-    def all_procs(self) -> list[Proc]:
+    def all_procs(self) -> list[definition.Process]:
         return [p for stage in STAGES for p in self.stages[stage]]
 
     def stop_stages(self) -> list[str]:
         """SIGTERM every stage; returns problems (non-zero exit, slow shutdown)."""
         problems = []
         for proc in self.all_procs():
-            crashed = proc.popen is not None and proc.popen.poll() is not None
-            if crashed:
-                problems.append(f"{proc.name} was not running at the end (exit {proc.popen.returncode})")
+            if proc.exited is not None:
+                problems.append(f"{proc.name} was not running at the end (exit {proc.exited})")
                 continue
             status, seconds = proc.terminate()
             self.shutdown_seconds[proc.name.rstrip("0123456789")] = max(
@@ -332,29 +235,6 @@ def run_files(data: Path, run_id: str) -> dict[str, Path]:
     }
 
 
-def current_user() -> str:
-    import pwd
-    return pwd.getpwuid(os.getuid()).pw_name
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def make_keys(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in ("ssh_host_ed25519_key", "client_ed25519"):
-        if not (directory / name).exists():
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "chaos", "-f", str(directory / name)],
-                           check=True)
-    shutil.copy(directory / "client_ed25519.pub", directory / "authorized_keys")
-    for name in ("ssh_host_ed25519_key", "client_ed25519"):
-        os.chmod(directory / name, 0o600)
-
-
 def wait_quiescent(stack: Stack, timeout: float, check=None) -> tuple[bool, str]:
     deadline = time.time() + timeout
     stable = 0
@@ -384,7 +264,7 @@ def reference(args, keys: Path, work: Path) -> dict:
         }
     log(f"computing the clean reference (seed {args.seed}, {args.users} users)")
     root = Path(tempfile.mkdtemp(prefix="clean-", dir=work))
-    stack = Stack(root, args, keys, args.seed, replicas=1, redis_fsync="everysec")
+    stack = Stack(root, args, keys, args.seed, replicas=1)
     started = time.time()
     try:
         stack.start()
@@ -412,7 +292,7 @@ def reference(args, keys: Path, work: Path) -> dict:
 
 
 def logs_tail(stack: Stack) -> str:
-    return "\n".join(f"--- {p.name}\n{tail(p.log_path, 15)}" for p in stack.all_procs())
+    return "\n".join(f"--- {p.name}\n{definition.tail(p.log_path, 15)}" for p in stack.all_procs())
 
 
 # -- one trial ----------------------------------------------------------------------------
@@ -423,7 +303,7 @@ def trial(number: int, args, keys: Path, work: Path, ref: dict, rng: random.Rand
     # (what a power cut does to writes `appendfsync everysec` had not synced yet).
     redis_signal = ("TERM", "KILL", "POWERLOSS")[number % 3]
     root = Path(tempfile.mkdtemp(prefix=f"trial{number}-", dir=work))
-    stack = Stack(root, args, keys, args.seed, replicas=replicas, redis_fsync="everysec")
+    stack = Stack(root, args, keys, args.seed, replicas=replicas)
     horizon = max(ref["seconds"] * 1.3, 8.0)
     sftp_outage = 10.0 if args.quick else 30.0
     # The chaos plan: (time offset, action, argument).
@@ -445,9 +325,9 @@ def trial(number: int, args, keys: Path, work: Path, ref: dict, rng: random.Rand
         and restart it, as a supervisor would, so the data can still be checked."""
         expected_down = {id(p) for r in pending_restarts if r[1] == "stage" for p in r[2]}
         for proc in stack.all_procs():
-            if proc.popen is not None and proc.popen.poll() is not None and id(proc) not in expected_down:
-                problems.append(f"{proc.name} exited on its own with status {proc.popen.returncode}: "
-                                + tail(proc.log_path, 3).replace("\n", " | ")[-300:])
+            if proc.exited is not None and id(proc) not in expected_down:
+                problems.append(f"{proc.name} exited on its own with status {proc.exited}: "
+                                + definition.tail(proc.log_path, 3).replace("\n", " | ")[-300:])
                 log("  PROBLEM: " + problems[-1])
                 proc.start()
 
@@ -615,8 +495,7 @@ def main() -> int:
             return 2
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="etl-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
-    keys = work / "keys"
-    make_keys(keys)
+    keys = work / "keys"  # one set for every trial, made by the first (scripts/generate-keys.sh)
     started = time.time()
     ref = reference(args, keys, work)
     rng = random.Random(args.seed)

@@ -167,10 +167,7 @@ pick_compose() {
 compose() { (cd "$WORK" && "${COMPOSE[@]}" "$@"); }
 
 free_port() {
-    python3 - <<'EOF' 2>/dev/null || echo $((20000 + RANDOM % 20000))
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
-EOF
+    python3 "${ROOT}/scripts/stack.py" port
 }
 
 # The README's Docker block, between <!-- compose-check:begin --> and <!-- compose-check:end -->.

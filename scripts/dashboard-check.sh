@@ -3,9 +3,10 @@
 #
 #   scripts/dashboard-check.sh            # install what is missing, build, seed, check
 #   SKIP_INSTALL=1 scripts/dashboard-check.sh
+#   SKIP_BUILD=1 scripts/dashboard-check.sh    # or BIN_DIR=.build/debug: the binaries already built
 #
-# Seeds a temporary database with etl-seed, starts the api on a free loopback port with
-# DATABASE_PATH and CHARTJS_PATH, and runs scripts/dashboard_check.py three times:
+# Seeds a temporary database with etl-seed, starts the api (scripts/lib/api-process.sh) on a
+# free loopback port with DATABASE_PATH and CHARTJS_PATH, and runs scripts/dashboard_check.py three times:
 #   full       data + Chart.js: rows, filters, charts, no personal data, screenshot
 #              (Tests/dashboard/dashboard.png, git-ignored)
 #   no-charts  CHARTJS_PATH points nowhere: tables still render, charts say unavailable
@@ -42,49 +43,13 @@ if [[ -z "${SKIP_INSTALL:-}" ]]; then
 fi
 
 # ---- build and seed ------------------------------------------------------------------------
-log "building api and etl-seed (debug)"
-swift build --product api >&2
-swift build --product etl-seed >&2
-BIN=$(swift build --show-bin-path)
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dashboard-check.XXXXXX")
-API_PID=""
-stop_api() {
-    if [[ -n "$API_PID" ]] && kill -0 "$API_PID" 2>/dev/null; then
-        kill -TERM "$API_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$API_PID" 2>/dev/null || true
-        wait "$API_PID" 2>/dev/null || true
-    fi
-    API_PID=""
-}
-cleanup() { stop_api; rm -rf "$WORK"; }
-trap cleanup EXIT
+die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib/api-process.sh
+source "$ROOT/scripts/lib/api-process.sh"
 trap 'exit 130' INT TERM
 
-log "seeding $WORK/data.db"
-"$BIN/etl-seed" --database "$WORK/data.db" --runs 5 --users-per-run 200 --invalid-rate 0.2 >&2
-
-free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# start_api DATABASE_PATH CHARTJS_PATH LOGFILE -> sets API_PID and URL
-start_api() {
-    local port
-    port=$(free_port)
-    API_HOST=127.0.0.1 API_PORT=$port DATABASE_PATH=$1 CHARTJS_PATH=$2 LOG_LEVEL=${LOG_LEVEL:-warning} \
-        API_TOKEN=$CHECK_TOKEN "$BIN/api" >"$3" 2>&1 &
-    API_PID=$!
-    URL="http://127.0.0.1:$port/"
-    for _ in $(seq 100); do
-        if curl -fsS -o /dev/null "${URL}health" 2>/dev/null; then return 0; fi
-        if ! kill -0 "$API_PID" 2>/dev/null; then break; fi
-        sleep 0.1
-    done
-    log "the api did not come up; its log:"; cat "$3" >&2
-    return 1
-}
+api_build debug
+api_seed "$WORK/data.db" 5 200 0.2 42
 
 mkdir -p "$ARTIFACTS"
 status=0
@@ -92,11 +57,12 @@ CHECK_TOKEN=""   # the api's API_TOKEN (set for the token mode only)
 run_check() {  # MODE DATABASE_PATH CHARTJS_PATH [extra args]
     local mode=$1 database=$2 chartjs=$3; shift 3
     log "check: $mode"
-    start_api "$database" "$chartjs" "$WORK/api-$mode.log" || { status=1; return; }
-    "$PYTHON" "$ROOT/scripts/dashboard_check.py" --url "$URL" --mode "$mode" "$@" || {
-        status=1; log "api log ($mode):"; tail -n 20 "$WORK/api-$mode.log" >&2
+    api_start DATABASE_PATH="$database" CHARTJS_PATH="$chartjs" LOG_LEVEL="${LOG_LEVEL:-warning}" \
+        API_TOKEN="$CHECK_TOKEN"
+    "$PYTHON" "$ROOT/scripts/dashboard_check.py" --url "http://127.0.0.1:$API_PORT_USED/" --mode "$mode" "$@" || {
+        status=1; log "api log ($mode):"; tail -n 20 "$WORK/api.log" >&2
     }
-    stop_api
+    api_stop
 }
 
 run_check full "$WORK/data.db" "$CHARTJS_PATH" --database "$WORK/data.db" --screenshot "$ARTIFACTS/dashboard.png"

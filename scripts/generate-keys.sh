@@ -26,10 +26,12 @@ LOCAL_HOST="127.0.0.1"
 LOCAL_PORT="2222"
 FORCE=false
 ENV_FILE=""
+HOST_KEY_TYPES=()
 
 usage() {
     cat <<EOF
-usage: scripts/generate-keys.sh [--passphrase P] [--host H] [--port N] [--dir DIR] [--env-file F] [--force]
+usage: scripts/generate-keys.sh [--passphrase P] [--host H] [--port N] [--dir DIR] [--env-file F]
+                                [--host-key-type T]... [--force]
 
   --passphrase P  protect the client key with P (default: \$SFTP_KEY_PASSPHRASE, else none);
                   set the same value as SFTP_KEY_PASSPHRASE in .env
@@ -37,6 +39,8 @@ usage: scripts/generate-keys.sh [--passphrase P] [--host H] [--port N] [--dir DI
   --port N        port of the local stack's sshd (default 2222)
   --dir DIR       where to write the files (default ssh_keys/ of the repository)
   --env-file F     fill empty REDIS_PASSWORD and EVENT_HMAC_KEY in F (e.g. .env) with random values
+  --host-key-type T  also a host key of type T (ecdsa, rsa): ssh_host_T_key, as real servers
+                  have besides the ed25519 one known_hosts pins
   --force         replace existing keys (the saver and servers must then be restarted)
 EOF
 }
@@ -52,6 +56,7 @@ parse_args() {
             --port) (($# >= 2)) || die "--port needs a value"; LOCAL_PORT="$2"; shift 2 ;;
             --dir) (($# >= 2)) || die "--dir needs a value"; KEY_DIR="$2"; shift 2 ;;
             --env-file) (($# >= 2)) || die "--env-file needs a file"; ENV_FILE="$2"; shift 2 ;;
+            --host-key-type) (($# >= 2)) || die "--host-key-type needs a type"; HOST_KEY_TYPES+=("$2"); shift 2 ;;
             --force) FORCE=true; shift ;;
             -h | --help) usage; exit 0 ;;
             *) usage >&2; die "unknown argument: $1" ;;
@@ -63,15 +68,16 @@ parse_args() {
     [[ -n "$LOCAL_HOST" ]] || die "--host must not be empty"
 }
 
-# make_key FILE COMMENT PASSPHRASE: an ed25519 key pair, unless one exists (and no --force).
+# make_key FILE COMMENT PASSPHRASE [TYPE]: a key pair (ed25519 unless TYPE), unless one exists
+# (and no --force).
 make_key() {
-    local file="$1" comment="$2" passphrase="$3"
+    local file="$1" comment="$2" passphrase="$3" type="${4:-ed25519}"
     if [[ -f "$file" && "$FORCE" != true ]]; then
         [[ -f "${file}.pub" ]] || die "$file exists but ${file}.pub does not; re-run with --force to regenerate"
         info "keeping existing $(basename "$file")"
     else
         rm -f "$file" "${file}.pub"
-        ssh-keygen -q -t ed25519 -a 64 -N "$passphrase" -C "$comment" -f "$file" ||
+        ssh-keygen -q -t "$type" -a 64 -N "$passphrase" -C "$comment" -f "$file" ||
             die "ssh-keygen failed for $file"
         info "created $(basename "$file") and $(basename "$file").pub"
     fi
@@ -141,6 +147,10 @@ main() {
     mkdir -p "$KEY_DIR"
     make_key "${KEY_DIR}/id_ed25519" "etl-saver" "$PASSPHRASE"
     make_key "${KEY_DIR}/ssh_host_ed25519_key" "etl-sftp-host" ""
+    local type
+    for type in "${HOST_KEY_TYPES[@]}"; do
+        make_key "${KEY_DIR}/ssh_host_${type}_key" "etl-sftp-host" "" "$type"
+    done
     write_known_hosts
     write_authorized_keys
     if [[ -n "$PASSPHRASE" ]]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The no-Docker twin of docker-compose.yml: runs redis-server, OpenSSH sshd (internal-sftp)
-# and the four pipeline services on loopback, from this checkout.
+# and the four pipeline services on loopback, from this checkout, as scripts/stack.py
+# defines them (their command lines, configurations, keys and readiness checks).
 #
 #   scripts/local-stack.sh up [--fixture] [--debug] [--no-build] [--no-wait] [--timeout S]
 #   scripts/local-stack.sh down
@@ -22,12 +23,13 @@ readonly PID_DIR="${RUN_DIR}/pids"
 readonly LOG_DIR="${ROOT}/logs"
 readonly KEY_DIR="${ROOT}/ssh_keys"
 readonly STACK_ENV="${RUN_DIR}/stack.env"
+readonly SFTP_DIR_LOCAL="${ROOT}/sftp_data"
 
 # Start order; `down` stops in the reverse order (stages before the Redis they checkpoint to).
 readonly STAGES=(api saver transformer extractor)
 readonly SERVICES=(redis sshd fixture-source "${STAGES[@]}")
 
-readonly APT_PACKAGES=(redis-server redis-tools openssh-server openssh-client
+readonly APT_PACKAGES=(redis-server redis-tools openssh-server openssh-client python3
     libhiredis-dev libcurl4-openssl-dev libsqlite3-dev libssh2-1-dev curl)
 
 # Knobs (environment): ports of the helpers, fixture shape, timeouts.
@@ -114,104 +116,33 @@ abs_path() {
 }
 
 # ---------------------------------------------------------------------------------------
-# Processes
+# Processes: started, stopped and found by scripts/stack.py, with run/ as the stack's root.
 
-pid_file() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
-
-# What the process's command line must contain for the pid to still be ours.
-process_token() {
-    case "$1" in
-        redis) echo "redis-server" ;;
-        sshd) echo "sshd" ;;
-        *) echo "$1" ;;
-    esac
+stack() {
+    local command="$1"; shift
+    python3 "${ROOT}/scripts/stack.py" "$command" --root "$RUN_DIR" "$@"
 }
 
-# running_pid SERVICE: prints the pid when the service from our pid file is alive.
-running_pid() {
-    local file pid args
-    file="$(pid_file "$1")"
-    [[ -s "$file" ]] || return 1
-    pid="$(<"$file")"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    args="$(ps -p "$pid" -o args= 2>/dev/null)" || return 1
-    [[ "$args" == *"$(process_token "$1")"* ]] || return 1
-    printf '%s' "$pid"
-}
-
-# start_bg SERVICE COMMAND...: runs COMMAND in its own session, output to logs/SERVICE.log.
-start_bg() {
-    local service="$1"; shift
-    local log="${LOG_DIR}/${service}.log" file
-    file="$(pid_file "$service")"
-    rm -f "$file"
-    printf '==== %s local-stack starting %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$service" "$*" >>"$log"
-    # shellcheck disable=SC2016 # $$, $0 and $@ are for the inner bash
-    if command -v setsid >/dev/null 2>&1; then
-        # bash writes its own pid, then execs the service under it: the pid is the service's.
-        setsid bash -c 'echo $$ >"$0"; exec "$@"' "$file" "$@" </dev/null >>"$log" 2>&1 &
-    else
-        nohup bash -c 'echo $$ >"$0"; exec "$@"' "$file" "$@" </dev/null >>"$log" 2>&1 &
+# service_state SERVICE: "running PID", "dead" (stale pid file) or "stopped".
+service_state() {
+    local state=""
+    if [[ -f "${RUN_DIR}/stack.json" ]]; then
+        state="$(stack status | sed -n "s/^$1 //p")" || true
     fi
-    local i
-    for ((i = 0; i < 50; i++)); do
-        [[ -s "$file" ]] && break
-        sleep 0.1
-    done
-    [[ -s "$file" ]] || die "$service did not start (no pid file); see ${log}"
-    STARTED+=("$service")
+    printf '%s' "${state:-stopped}"
 }
 
-# is_alive PID: the process exists and is not a zombie waiting for its parent to reap it.
-is_alive() {
-    local state
-    state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-    [[ -n "$state" && "$state" != Z* ]]
-}
+is_running() { [[ "$(service_state "$1")" == running* ]]; }
 
-# stop_service SERVICE: SIGTERM, wait STOP_TIMEOUT seconds, then SIGKILL the process group.
-stop_service() {
-    local service="$1" file pid i
-    file="$(pid_file "$service")"
-    [[ -f "$file" ]] || return 0
-    if ! pid="$(running_pid "$service")"; then
-        info "$service: not running (removing stale pid file)"
-        rm -f "$file"
-        return 0
-    fi
-    local started=$SECONDS
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-        is_alive "$pid" || break
-        sleep 0.1
-    done
-    if is_alive "$pid"; then
-        warn "$service (pid ${pid}) did not exit within ${STOP_TIMEOUT}s after SIGTERM: sending SIGKILL"
-        kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-        sleep 0.2
-    else
-        info "$service: stopped (pid ${pid}, SIGTERM, $((SECONDS - started))s)"
-    fi
-    rm -f "$file"
+# start_services SERVICE...: starts them in the background and waits until they serve.
+start_services() {
+    STARTED+=("$@")
+    stack start "$@" || die "$* did not start; see above and logs/<service>.log"
 }
 
 # port_in_use PORT: something accepts connections on 127.0.0.1:PORT.
 port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# free_port PREFERRED NAME: PREFERRED when free, else the next free one (with a notice).
-free_port() {
-    local port="$1" name="$2" candidate
-    for ((candidate = port; candidate < port + 100; candidate++)); do
-        if ! port_in_use "$candidate"; then
-            [[ "$candidate" != "$port" ]] &&
-                info "$name: port ${port} is in use, using ${candidate}" >&2
-            printf '%s' "$candidate"
-            return 0
-        fi
-    done
-    die "$name: no free port in ${port}..$((port + 99))"
 }
 
 log_tail() {
@@ -252,10 +183,9 @@ install_prerequisites() {
         warn "not a Debian system: checking commands only (need ${APT_PACKAGES[*]} or equivalents)"
     fi
     local cmd
-    for cmd in redis-server ssh-keygen curl; do
+    for cmd in redis-server ssh-keygen curl python3; do
         command -v "$cmd" >/dev/null 2>&1 || die "$cmd not found after installation"
     done
-    find_sshd >/dev/null || die "sshd not found (package openssh-server)"
     if ! command -v swift >/dev/null 2>&1; then
         [[ -x /opt/swift/usr/bin/swift ]] && PATH="/opt/swift/usr/bin:${PATH}"
     fi
@@ -263,31 +193,6 @@ install_prerequisites() {
         command -v swift >/dev/null 2>&1 ||
             die "swift not found: install a Swift 6 toolchain (https://www.swift.org/install/linux/) and put it on PATH"
     fi
-}
-
-find_sshd() {
-    local candidate
-    for candidate in "$(command -v sshd 2>/dev/null || true)" /usr/sbin/sshd /usr/local/sbin/sshd; do
-        if [[ -n "$candidate" && -x "$candidate" ]]; then
-            printf '%s' "$candidate"
-            return 0
-        fi
-    done
-    return 1
-}
-
-ensure_keys() {
-    local needed=(id_ed25519 id_ed25519.pub ssh_host_ed25519_key ssh_host_ed25519_key.pub)
-    local file keys_missing=false
-    for file in "${needed[@]}"; do
-        [[ -f "${KEY_DIR}/${file}" ]] || keys_missing=true
-    done
-    [[ "$keys_missing" == true ]] && info "generating SSH keys in ssh_keys/"
-    # Always run it: it is idempotent and pins the host key for this sshd port in known_hosts.
-    # A new client key gets the passphrase the saver will use (SFTP_KEY_PASSPHRASE, if any).
-    "${ROOT}/scripts/generate-keys.sh" --host 127.0.0.1 --port "$SSHD_PORT" \
-        --passphrase "$(cfg SFTP_KEY_PASSPHRASE)" >/dev/null ||
-        die "scripts/generate-keys.sh failed"
 }
 
 build() {
@@ -312,81 +217,39 @@ build() {
 # ---------------------------------------------------------------------------------------
 # up: helpers
 
-# A random secret kept in run/secrets/<name> (mode 600), so restarts of the stack reuse it.
-stack_secret() {
-    local file="${RUN_DIR}/secrets/$1"
-    if [[ ! -s "$file" ]]; then
-        mkdir -p "${RUN_DIR}/secrets"
-        chmod 700 "${RUN_DIR}/secrets"
-        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$file")
-    fi
-    cat "$file"
+# prepare_stack: ports (the preferred ones when free), keys in ssh_keys/ (the passphrase the
+# saver will use), redis.conf and sshd_config in run/; reads back what the stages will get.
+prepare_stack() {
+    local services=redis,sshd
+    [[ "$USE_FIXTURE" == true ]] && services+=,fixture-source
+    services+=",${STAGES[*]}"
+    # The stages sign their events with .env's (or the environment's) EVENT_HMAC_KEY, else
+    # with the stack's own random one (run/secrets/event-hmac-key).
+    local hmac=()
+    [[ -n "$(cfg EVENT_HMAC_KEY)" ]] && hmac=(--set "EVENT_HMAC_KEY=$(cfg EVENT_HMAC_KEY)")
+    local lines
+    lines="$(stack prepare --only "${services// /,}" --bin-dir "$BIN_DIR" --cwd "$ROOT" \
+        --keys "$KEY_DIR" --logs "$LOG_DIR" --sftp-dir "$SFTP_DIR_LOCAL" \
+        --port "redis=${REDIS_PORT}" --port "sshd=${SSHD_PORT}" --port "fixture-source=${FIXTURE_PORT}" \
+        --port "api=${API_PORT_LOCAL}" --set "API_HOST=${API_HOST_LOCAL}" "${hmac[@]}" \
+        --fixture-users "$FIXTURE_USERS" --fixture-invalid-rate "$FIXTURE_INVALID_RATE" \
+        --fixture-seed "$FIXTURE_SEED" --fixture-fault-rate 0 \
+        --key-passphrase "$(cfg SFTP_KEY_PASSPHRASE)" --env)" || die "scripts/stack.py prepare failed"
+    local name value
+    while IFS='=' read -r name value; do
+        printf -v "$name" '%s' "$value"
+    done <<<"$lines"
 }
 
 start_redis() {
-    REDIS_PORT="$(free_port "$REDIS_PORT" redis)"
-    REDIS_PASSWORD="$(stack_secret redis-password)"
-    mkdir -p "${RUN_DIR}/redis"
-    # The password goes in a config file (mode 600), not on the command line where ps shows it.
-    (umask 077 && printf 'requirepass %s\n' "$REDIS_PASSWORD" >"${RUN_DIR}/redis/redis.conf")
-    start_bg redis redis-server "${RUN_DIR}/redis/redis.conf" --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
-        --appendonly yes --appendfsync everysec --dir "${RUN_DIR}/redis" --daemonize no --logfile ""
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if command -v redis-cli >/dev/null 2>&1; then
-            [[ "$(REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null || true)" == PONG ]] && break
-        else
-            port_in_use "$REDIS_PORT" && break
-        fi
-        running_pid redis >/dev/null || { log_tail redis; die "redis-server exited at start"; }
-        sleep 0.1
-    done
-    ((i < 100)) || { log_tail redis; die "redis-server did not answer on 127.0.0.1:${REDIS_PORT}"; }
-    info "redis: redis://127.0.0.1:${REDIS_PORT}/0 with a password (run/secrets/redis-password; AOF in run/redis)"
-}
-
-write_sshd_config() {
-    local user="$1" config="${RUN_DIR}/sshd/sshd_config" use_pam=no
-    mkdir -p "${RUN_DIR}/sshd"
-    # As root without PAM, sshd refuses accounts whose password is locked ('!' in shadow, as
-    # root's often is); PAM's account check does not. A non-root sshd cannot use PAM.
-    if [[ "$(id -u)" == 0 && -f /etc/pam.d/sshd ]]; then use_pam=yes; fi
-    # The repository's one sshd configuration, filled in.
-    local text
-    text="$(<"${ROOT}/config/sshd_config.template")"
-    text="${text//@PORT@/${SSHD_PORT}}"
-    text="${text//@HOST_KEYS@/HostKey ${KEY_DIR}/ssh_host_ed25519_key}"
-    text="${text//@PID_FILE@/${RUN_DIR}/sshd/sshd.pid}"
-    text="${text//@AUTHORIZED_KEYS@/${KEY_DIR}/authorized_keys}"
-    text="${text//@USER@/${user}}"
-    text="${text//@USE_PAM@/${use_pam}}"
-    text="${text//@LOG_LEVEL@/INFO}"
-    printf '%s\n' "$text" >"$config"
-    printf '%s' "$config"
+    start_services redis
+    info "redis: redis://127.0.0.1:${REDIS_URL##*@127.0.0.1:} with a password (run/secrets/redis-password; AOF in run/redis)"
 }
 
 start_sshd() {
-    local sshd user config
-    sshd="$(find_sshd)"
-    user="$(id -un)"
-    SSHD_PORT="$(free_port "$SSHD_PORT" sshd)"
-    ensure_keys
-    config="$(write_sshd_config "$user")"
-    if [[ "$(id -u)" == 0 ]]; then
-        mkdir -p /run/sshd && chmod 755 /run/sshd # privilege separation directory
-    fi
-    "$sshd" -t -f "$config" || die "sshd rejected ${config}"
-    start_bg sshd "$sshd" -D -e -f "$config"
-    local i
-    for ((i = 0; i < 100; i++)); do
-        port_in_use "$SSHD_PORT" && break
-        running_pid sshd >/dev/null || { log_tail sshd; die "sshd exited at start"; }
-        sleep 0.1
-    done
-    ((i < 100)) || { log_tail sshd; die "sshd did not listen on 127.0.0.1:${SSHD_PORT}"; }
-    SFTP_USER_LOCAL="$user"
+    start_services sshd
     check_sftp_login
-    info "sftp: ${user}@127.0.0.1:${SSHD_PORT}, uploads to ${SFTP_DIR_LOCAL}"
+    info "sftp: ${SFTP_USER}@127.0.0.1:${SFTP_PORT}, uploads to ${SFTP_REMOTE_DIR}"
 }
 
 # Logs in the way the saver will (key, pinned host key) so a mistake shows here, not later.
@@ -397,49 +260,23 @@ check_sftp_login() {
     fi
     command -v sftp >/dev/null 2>&1 || return 0
     local out
-    if ! out="$(printf 'ls -l\n' | sftp -b - -q -P "$SSHD_PORT" -i "${KEY_DIR}/id_ed25519" \
+    if ! out="$(printf 'ls -l\n' | sftp -b - -q -P "$SFTP_PORT" -i "$SFTP_KEY_PATH" \
         -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes \
-        -o UserKnownHostsFile="${KEY_DIR}/known_hosts" -o GlobalKnownHostsFile=/dev/null \
-        -o ConnectTimeout=10 "${SFTP_USER_LOCAL}@127.0.0.1" 2>&1)"; then
+        -o UserKnownHostsFile="$SFTP_KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null \
+        -o ConnectTimeout=10 "${SFTP_USER}@127.0.0.1" 2>&1)"; then
         echo "$out" >&2
         log_tail sshd
-        die "SFTP login check failed (key auth against 127.0.0.1:${SSHD_PORT})"
+        die "SFTP login check failed (key auth against 127.0.0.1:${SFTP_PORT})"
     fi
 }
 
 start_fixture() {
-    FIXTURE_PORT="$(free_port "$FIXTURE_PORT" fixture-source)"
-    start_bg fixture-source "${BIN_DIR}/fixture-source" --host 127.0.0.1 --port "$FIXTURE_PORT" \
-        --users "$FIXTURE_USERS" --invalid-rate "$FIXTURE_INVALID_RATE" --seed "$FIXTURE_SEED" --fault-rate 0
-    local i url="http://127.0.0.1:${FIXTURE_PORT}/users"
-    for ((i = 0; i < 150; i++)); do
-        curl -fsS -o /dev/null --max-time 2 "${url}?limit=1" 2>/dev/null && break
-        running_pid fixture-source >/dev/null || { log_tail fixture-source; die "fixture-source exited at start"; }
-        sleep 0.2
-    done
-    ((i < 150)) || { log_tail fixture-source; die "fixture-source did not answer on ${url}"; }
-    info "source: fixture ${url} (${FIXTURE_USERS} users, invalid rate ${FIXTURE_INVALID_RATE})"
+    start_services fixture-source
+    info "source: fixture ${SOURCE_URL} (${FIXTURE_USERS} users, invalid rate ${FIXTURE_INVALID_RATE})"
 }
 
-export_stack_environment() {
-    export REDIS_URL="redis://:${REDIS_PASSWORD}@127.0.0.1:${REDIS_PORT}/0"
-    # The stages sign their events with it: .env's (or the environment's) value, else the
-    # stack's own random one (run/secrets/event-hmac-key).
-    EVENT_HMAC_KEY="$(cfg EVENT_HMAC_KEY)"
-    [[ -n "$EVENT_HMAC_KEY" ]] || EVENT_HMAC_KEY="$(stack_secret event-hmac-key)"
-    export EVENT_HMAC_KEY
-    export SFTP_HOST=127.0.0.1
-    export SFTP_PORT="$SSHD_PORT"
-    export SFTP_USER="$SFTP_USER_LOCAL"
-    export SFTP_KEY_PATH="${KEY_DIR}/id_ed25519"
-    export SFTP_KNOWN_HOSTS="${KEY_DIR}/known_hosts"
-    # No chroot locally: the absolute path of sftp_data/, where compose's bind mount puts files too.
-    export SFTP_REMOTE_DIR="$SFTP_DIR_LOCAL"
-    export API_HOST="$API_HOST_LOCAL"
-    export API_PORT="$API_PORT_LOCAL"
-    if [[ "$USE_FIXTURE" == true ]]; then
-        export SOURCE_URL="http://127.0.0.1:${FIXTURE_PORT}/users"
-    fi
+# run/stack.env: what the stack gave the services, for `status` and bench-pipeline.sh.
+write_stack_env() {
     {
         echo "# Written by scripts/local-stack.sh up at $(date -u +%Y-%m-%dT%H:%M:%SZ); not read by the services."
         local name
@@ -448,33 +285,19 @@ export_stack_environment() {
             API_HOST API_PORT; do
             printf '%s=%s\n' "$name" "${!name}"
         done
-        # The fixture's URL when the stack exported it, else what the extractor resolves.
-        if [[ "$USE_FIXTURE" == true ]]; then
-            printf 'SOURCE_URL=%s\n' "$SOURCE_URL"
-        else
-            printf 'SOURCE_URL=%s\n' "$(cfg SOURCE_URL)"
-        fi
+        # The fixture's URL when the stack gives it, else what the extractor resolves.
+        printf 'SOURCE_URL=%s\n' "${SOURCE_URL:-$(cfg SOURCE_URL)}"
         printf 'BIN_DIR=%s\n' "$BIN_DIR"
     } >"$STACK_ENV"
     chmod 600 "$STACK_ENV"
 }
 
 start_stages() {
-    local stage
-    for stage in "${STAGES[@]}"; do
-        start_bg "$stage" "${BIN_DIR}/${stage}"
-    done
-    sleep 2
-    for stage in "${STAGES[@]}"; do
-        if ! running_pid "$stage" >/dev/null; then
-            log_tail "$stage"
-            die "$stage exited at start (configuration error?); see logs/${stage}.log"
-        fi
-    done
+    start_services "${STAGES[@]}"
     info "services running: ${STAGES[*]} (logs: logs/<service>.log)"
 }
 
-api_url() { printf 'http://127.0.0.1:%s' "$API_PORT_LOCAL"; }
+api_url() { printf 'http://127.0.0.1:%s' "$API_PORT"; }
 
 # json_first TEXT KEY: the first value of KEY in TEXT (string or number), newest run first.
 json_first() {
@@ -485,7 +308,7 @@ json_first() {
 check_stages_alive() {
     local stage
     for stage in "${STAGES[@]}"; do
-        if ! running_pid "$stage" >/dev/null; then
+        if ! is_running "$stage"; then
             log_tail "$stage"
             die "$stage has stopped; see logs/${stage}.log (the rest of the stack is still running: scripts/local-stack.sh down)"
         fi
@@ -581,10 +404,7 @@ cleanup_failed_start() {
     local status=$?
     if [[ "$STARTUP_DONE" != true && $status -ne 0 && ${#STARTED[@]} -gt 0 ]]; then
         warn "start-up failed: stopping what this run started (${STARTED[*]})"
-        local i
-        for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
-            STOP_TIMEOUT=5 stop_service "${STARTED[i]}" >/dev/null 2>&1 || true
-        done
+        stack stop --timeout 5 "${STARTED[@]}" >/dev/null 2>&1 || true
         rm -f "$STACK_ENV"
     fi
 }
@@ -609,14 +429,13 @@ cmd_up() {
 
     local service
     for service in "${SERVICES[@]}"; do
-        if running_pid "$service" >/dev/null; then
+        if is_running "$service"; then
             cmd_status
             die "the stack is already running; stop it first: scripts/local-stack.sh down"
         fi
     done
 
-    mkdir -p "$PID_DIR" "$LOG_DIR" "${ROOT}/data" "${ROOT}/database" "${ROOT}/sftp_data"
-    SFTP_DIR_LOCAL="${ROOT}/sftp_data"
+    mkdir -p "$PID_DIR" "$LOG_DIR" "${ROOT}/data" "${ROOT}/database" "$SFTP_DIR_LOCAL"
     trap cleanup_failed_start EXIT
 
     install_prerequisites
@@ -632,11 +451,12 @@ cmd_up() {
     fi
     local started_at
     started_at="$(date -u +%Y-%m-%dT%H:%M:%S)"
+    prepare_stack
     start_redis
     start_sshd
     [[ "$USE_FIXTURE" == true ]] && start_fixture
     [[ "$USE_FIXTURE" == true ]] || info "source: $(cfg SOURCE_URL) (use --fixture without internet)"
-    export_stack_environment
+    write_stack_env
     start_stages
     STARTUP_DONE=true
     trap - EXIT
@@ -652,35 +472,34 @@ cmd_up() {
 }
 
 cmd_down() {
-    local i stopped=false
-    for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
-        if [[ -f "$(pid_file "${SERVICES[i]}")" ]]; then
-            stop_service "${SERVICES[i]}"
-            stopped=true
-        fi
-    done
+    if ! compgen -G "${PID_DIR}/*.pid" >/dev/null; then
+        rm -f "$STACK_ENV"
+        info "nothing to stop (no pid files in run/pids)"
+        return 0
+    fi
+    local line
+    while IFS= read -r line; do info "$line"; done < <(stack down --timeout "$STOP_TIMEOUT" 2>&1)
     rm -f "$STACK_ENV"
-    if [[ "$stopped" == true ]]; then info "stack stopped"; else info "nothing to stop (no pid files in run/pids)"; fi
+    info "stack stopped"
 }
 
 cmd_status() {
-    local service pid
+    local service state
     echo "service          state"
     for service in "${SERVICES[@]}"; do
-        if pid="$(running_pid "$service")"; then
-            printf '%-16s running (pid %s)\n' "$service" "$pid"
-        elif [[ -f "$(pid_file "$service")" ]]; then
-            printf '%-16s DEAD (stale pid file; see logs/%s.log)\n' "$service" "$service"
-        else
-            printf '%-16s stopped\n' "$service"
-        fi
+        state="$(service_state "$service")"
+        case "$state" in
+            running*) printf '%-16s running (pid %s)\n' "$service" "${state#running }" ;;
+            dead) printf '%-16s DEAD (stale pid file; see logs/%s.log)\n' "$service" "$service" ;;
+            *) printf '%-16s stopped\n' "$service" ;;
+        esac
     done
     if [[ -f "$STACK_ENV" ]]; then
         echo
         grep -v '^#' "$STACK_ENV" | sed 's/^/  /'
         local port body
         port="$(sed -n 's/^API_PORT=//p' "$STACK_ENV")"
-        if running_pid api >/dev/null; then
+        if is_running api; then
             body="$(curl -sS --max-time 5 "http://127.0.0.1:${port}/etl_runs?limit=1" 2>/dev/null || true)"
             echo
             echo "latest run: $(json_first "$body" id) $(json_first "$body" status)"

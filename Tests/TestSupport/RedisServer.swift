@@ -1,19 +1,17 @@
 public import Foundation
 
-/// A real `redis-server` on a random loopback port with AOF on and a password
-/// (`--requirepass`, as in every stack this project starts), in its own temp directory.
+/// A real `redis-server` on a random loopback port with AOF on and a password, in its own
+/// temp directory, as `scripts/stack.py` defines it for every stack this project starts.
 /// Restartable on the same port, password and data, so tests can take Redis away and bring
 /// it back.
 public final class RedisServer: @unchecked Sendable {
     public let port: Int
     public let directory: URL
-    /// The `requirepass` password (random per server).
-    public let password: String
-    private let executable: String
+    /// With the password: what every stage is configured with.
+    public let url: String
+    private let definition: StackDefinition
     private var process: ManagedProcess?
 
-    /// With the password: what every stage is configured with.
-    public var url: String { "redis://:\(password)@127.0.0.1:\(port)/0" }
     /// Without credentials: what a client that does not know the password uses.
     public var urlWithoutPassword: String { "redis://127.0.0.1:\(port)/0" }
 
@@ -27,10 +25,15 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     private init() throws {
-        executable = try TestEnvironment.executable("redis-server")
-        port = try Loopback.freePort()
         directory = try TestEnvironment.temporaryDirectory("redis")
-        password = "pw-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        do {
+            definition = try StackDefinition(component: "redis", root: directory)
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+        port = definition.port("redis")
+        url = definition.endpoints.env["REDIS_URL"] ?? ""
     }
 
     deinit {
@@ -39,12 +42,11 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     public func launch() throws {
+        let arguments = try definition.execArguments("redis")
         process = try ManagedProcess(
-            executable: executable,
-            arguments: ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path,
-                        "--appendonly", "yes", "--save", "", "--protected-mode", "no", "--requirepass", password],
+            executable: arguments[0], arguments: Array(arguments.dropFirst()),
             logPath: directory.appendingPathComponent("redis-\(UUID().uuidString.prefix(4)).log").path)
-        try Loopback.waitUntilAccepting(port: port)
+        try definition.waitUntilReady("redis")
     }
 
     public func stop() { process?.stop() }

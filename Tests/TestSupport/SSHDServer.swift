@@ -1,11 +1,9 @@
 public import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A real OpenSSH `sshd` on a random loopback port for tests: `internal-sftp`, key
-/// authentication only, everything (keys, config, logs, upload area) in a fresh temp dir.
+/// A real OpenSSH `sshd` on a random loopback port for tests, as `scripts/stack.py` defines
+/// it for every stack this project starts (`config/sshd_config.template`: `internal-sftp`,
+/// key authentication only; keys from `scripts/generate-keys.sh`), everything (keys, config,
+/// logs, upload area) in a fresh temp dir.
 ///
 /// No ChrootDirectory (it needs a root-owned path), so clients use absolute paths under
 /// `uploadRoot`. Works as root (as CI runs) and as a normal user, who can then only log in
@@ -17,7 +15,7 @@ public final class SSHDServer: @unchecked Sendable {
     public let clientKeyPath: String
     /// A known_hosts file with the server's ed25519 host key for `[127.0.0.1]:<port>`.
     public let knownHostsPath: String
-    /// An absolute directory the tests use as remote dir: <tmp>/sftp_root/upload.
+    /// An absolute directory the tests use as remote dir.
     public let uploadRoot: URL
     /// The temp directory holding everything; removed by `stop()`.
     public let directory: URL
@@ -27,21 +25,24 @@ public final class SSHDServer: @unchecked Sendable {
     public let hostPublicKey: String
     private let process: ManagedProcess
 
-    private init(port: Int, user: String, directory: URL, hostPublicKey: String, process: ManagedProcess) {
-        self.port = port
-        self.user = user
-        self.directory = directory
-        self.clientKeyPath = directory.appendingPathComponent("client_ed25519").path
-        self.knownHostsPath = directory.appendingPathComponent("known_hosts").path
-        self.authorizedKeysPath = directory.appendingPathComponent("authorized_keys").path
-        self.uploadRoot = directory.appendingPathComponent("sftp_root/upload")
-        self.hostPublicKey = hostPublicKey
+    private init(definition: StackDefinition, process: ManagedProcess) throws {
+        let keys = URL(fileURLWithPath: definition.endpoints.keys)
+        let env = definition.endpoints.env
+        port = definition.port("sshd")
+        user = definition.endpoints.user
+        directory = definition.root
+        clientKeyPath = env["SFTP_KEY_PATH"] ?? ""
+        knownHostsPath = env["SFTP_KNOWN_HOSTS"] ?? ""
+        authorizedKeysPath = keys.appendingPathComponent("authorized_keys").path
+        uploadRoot = URL(fileURLWithPath: env["SFTP_REMOTE_DIR"] ?? "")
+        hostPublicKey = try String(contentsOf: keys.appendingPathComponent("ssh_host_ed25519_key.pub"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         self.process = process
     }
 
     deinit { stop() }
 
-    /// Generates keys, writes the config, starts sshd and waits until it accepts connections.
+    /// Generates keys, writes the config, starts sshd and waits until it serves.
     /// Retries with a new port if another process grabbed the free port first.
     /// `additionalHostKeyTypes` (e.g. `["ecdsa", "rsa"]`) gives the server more host keys
     /// besides ed25519, as real servers have; known_hosts still lists only the ed25519 one.
@@ -54,22 +55,16 @@ public final class SSHDServer: @unchecked Sendable {
     }
 
     private static func startOnce(_ additionalHostKeyTypes: [String]) throws -> SSHDServer {
-        let sshd = try TestEnvironment.executable("sshd")
         let directory = try TestEnvironment.temporaryDirectory("sshd")
         do {
-            let user = currentUserName()
-            let port = try Loopback.freePort()
-            let hostPublicKey = try writeKeysAndConfig(
-                in: directory, user: user, port: port, additionalHostKeyTypes: additionalHostKeyTypes)
-            // As root, sshd insists on its privilege-separation directory.
-            if getuid() == 0 { try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true) }
-            let config = directory.appendingPathComponent("sshd_config").path
+            let definition = try StackDefinition(
+                component: "sshd", root: directory, arguments: additionalHostKeyTypes.flatMap { ["--host-key-type", $0] })
             let process = try ManagedProcess(
                 executable: try TestEnvironment.executable("sh"),
-                arguments: ["-c", supervisorScript, sshd, "-D", "-e", "-f", config],
+                arguments: ["-c", supervisorScript] + (try definition.execArguments("sshd")),
                 logPath: directory.appendingPathComponent("sshd.log").path)
-            let server = SSHDServer(port: port, user: user, directory: directory, hostPublicKey: hostPublicKey, process: process)
-            try server.waitUntilReady()
+            let server = try SSHDServer(definition: definition, process: process)
+            try server.waitUntilReady(definition)
             return server
         } catch {
             try? FileManager.default.removeItem(at: directory)
@@ -93,19 +88,14 @@ public final class SSHDServer: @unchecked Sendable {
         wait "$child"
         """
 
-    private func waitUntilReady() throws {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            guard process.isRunning else {
-                let output = log()
-                throw TestSupportError.commandFailed("sshd", status: process.stop(), output: output)
-            }
-            if Loopback.canConnect(port: port) { return }
-            usleep(50_000)
+    private func waitUntilReady(_ definition: StackDefinition) throws {
+        do {
+            try definition.waitUntilReady("sshd")
+        } catch {
+            let output = log()
+            stop()
+            throw TestSupportError.commandFailed("sshd", status: -1, output: "\(error)\n\(output)")
         }
-        let output = log()
-        stop()
-        throw TestSupportError.timedOut("sshd on 127.0.0.1:\(port): \(output)")
     }
 
     public func stop() {
@@ -123,51 +113,5 @@ public final class SSHDServer: @unchecked Sendable {
         let keygen = try TestEnvironment.executable("ssh-keygen")
         try TestEnvironment.run(keygen, ["-q", "-t", type, "-N", passphrase, "-C", comment, "-f", path])
         return try String(contentsOfFile: path + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    // MARK: Setup
-
-    /// Returns the host public key line.
-    private static func writeKeysAndConfig(in directory: URL, user: String, port: Int,
-                                           additionalHostKeyTypes: [String]) throws -> String {
-        let path = { (name: String) in directory.appendingPathComponent(name).path }
-        let hostKey = try generateKey(at: path("ssh_host_ed25519_key"), comment: "test-host")
-        for type in additionalHostKeyTypes {
-            try generateKey(at: path("ssh_host_\(type)_key"), type: type, comment: "test-host")
-        }
-        let clientKey = try generateKey(at: path("client_ed25519"), comment: "test-client")
-        try (clientKey + "\n").write(toFile: path("authorized_keys"), atomically: true, encoding: .utf8)
-        try "[127.0.0.1]:\(port) \(hostKey)\n".write(toFile: path("known_hosts"), atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(
-            at: directory.appendingPathComponent("sftp_root/upload"), withIntermediateDirectories: true)
-        let hostKeys = [path("ssh_host_ed25519_key")] + additionalHostKeyTypes.map { path("ssh_host_\($0)_key") }
-        try config(directory: directory, user: user, port: port, hostKeys: hostKeys).write(
-            toFile: path("sshd_config"), atomically: true, encoding: .utf8)
-        return hostKey
-    }
-
-    private static func config(directory: URL, user: String, port: Int, hostKeys: [String]) throws -> String {
-        let path = { (name: String) in directory.appendingPathComponent(name).path }
-        // Without PAM, an unprivileged sshd cannot read the shadow file and calls every account
-        // "locked"; with PAM as root, session modules (pam_loginuid) fail in containers.
-        let usePAM = getuid() != 0
-        let filled = [
-            "@PORT@": String(port), "@HOST_KEYS@": hostKeys.map { "HostKey \($0)" }.joined(separator: "\n"),
-            "@PID_FILE@": "none", "@AUTHORIZED_KEYS@": path("authorized_keys"), "@USER@": user,
-            "@USE_PAM@": usePAM ? "yes" : "no", "@LOG_LEVEL@": "VERBOSE",
-        ].reduce(try configTemplate()) { text, field in text.replacingOccurrences(of: field.key, with: field.value) }
-        return filled
-    }
-
-    /// `config/sshd_config.template`, the one sshd configuration of the repository.
-    private static func configTemplate() throws -> String {
-        let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../config/sshd_config.template").standardizedFileURL
-        return try String(contentsOf: template, encoding: .utf8)
-    }
-
-    private static func currentUserName() -> String {
-        if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
-        return NSUserName()
     }
 }

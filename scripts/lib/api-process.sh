@@ -1,31 +1,40 @@
 # shellcheck shell=bash
 # Runs the `api` executable against a seeded database, for the scripts that check or measure
-# it (api-conformance.sh, bench-api.sh). Source it after defining `log` and `die`. It sets an
-# EXIT trap that stops the api and removes $WORK.
+# it (api-conformance.sh, bench-api.sh, dashboard-check.sh). Source it after defining `ROOT`,
+# `log` and `die`. It sets an EXIT trap that stops the api and removes $WORK.
 #
 #   api_build CONFIGURATION        builds `api` and `etl-seed` (skipped with SKIP_BUILD=1) and
 #                                  sets API_BIN (BIN_DIR overrides where the binaries are)
 #   api_seed DB RUNS USERS RATE SEED   fills DB with generated runs (etl-seed)
-#   api_start VAR=VALUE...         starts the api on a free loopback port with DATABASE_PATH etc.
-#                                  given as arguments; sets API_PID, API_PORT_USED; waits for /health
+#   api_start VAR=VALUE...         starts the api as scripts/stack.py defines it, on a free
+#                                  loopback port with DATABASE_PATH etc. given as arguments;
+#                                  sets API_PORT_USED and API_PID; waits for /health; log in
+#                                  $WORK/api.log
+#   api_stop                       stops it (SIGTERM)
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/${0##*/}.XXXXXX")"
-API_PID=""
 API_BIN=""
 API_PORT_USED=""
+API_PID=""
+
+api_stack() {
+    local command="$1"; shift
+    python3 "$ROOT/scripts/stack.py" "$command" --root "$WORK/stack" "$@"
+}
+
+api_stop() {
+    if [[ -f "$WORK/stack/stack.json" ]]; then
+        api_stack down >/dev/null 2>&1 || true
+    fi
+    API_PORT_USED=""
+    API_PID=""
+}
 
 api_cleanup() {
-    if [[ -n "$API_PID" ]] && kill -0 "$API_PID" 2>/dev/null; then
-        kill -TERM "$API_PID" 2>/dev/null || true
-        wait "$API_PID" 2>/dev/null || true
-    fi
+    api_stop
     rm -rf "$WORK"
 }
 trap api_cleanup EXIT
-
-api_free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 api_build() {
     local configuration="$1"
@@ -45,13 +54,11 @@ api_seed() {
 }
 
 api_start() {
-    API_PORT_USED="$(api_free_port)"
-    env "$@" API_HOST=127.0.0.1 API_PORT="$API_PORT_USED" LOG_LEVEL=warning "$API_BIN/api" >"$WORK/api.log" 2>&1 &
-    API_PID=$!
-    for _ in $(seq 1 100); do
-        if curl -fsS "http://127.0.0.1:$API_PORT_USED/health" >/dev/null 2>&1; then return; fi
-        kill -0 "$API_PID" 2>/dev/null || { cat "$WORK/api.log" >&2; die "api exited during start-up"; }
-        sleep 0.1
-    done
-    die "api did not answer /health on port $API_PORT_USED"
+    local settings=(--set LOG_LEVEL=warning) assignment
+    for assignment in "$@"; do settings+=(--set "$assignment"); done
+    # From the repository root, as the api runs there (it reads .env from its directory).
+    api_stack up --only api --bin-dir "$API_BIN" --cwd "$ROOT" --logs "$WORK" "${settings[@]}" \
+        --env >"$WORK/api.env" || die "api did not start; see above"
+    API_PORT_USED="$(sed -n 's/^API_PORT=//p' "$WORK/api.env")"
+    API_PID="$(api_stack status | sed -n 's/^api running //p')"
 }
