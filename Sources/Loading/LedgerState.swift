@@ -33,11 +33,6 @@ public struct LedgerState: Sendable, Equatable {
         case refuse(EventRejection)
     }
 
-    /// What an event may do to a run the ledger knows as `state` (nil: unknown run).
-    /// - `completed` is final: no message fails it or moves it back, only a new operator
-    ///   retry (`retry_request` not seen before) reopens it.
-    /// - `failed` for a transient cause (or with no recorded cause) starts over with the next
-    ///   event of a new try; for a permanent cause only with a new operator retry.
     /// Whether a progress report (`extracting`, `transforming`) still describes the run: the
     /// ledger is not past its stage, or the report belongs to a new extraction attempt of a
     /// failed run. A completed run takes none.
@@ -52,6 +47,11 @@ public struct LedgerState: Sendable, Equatable {
         }
     }
 
+    /// What an event may do to a run the ledger knows as `state` (nil: unknown run).
+    /// - `completed` is final: no message fails it or moves it back, only a new operator
+    ///   retry (`retry_request` not seen before) reopens it.
+    /// - `failed` for a transient cause (or with no recorded cause) starts over with the next
+    ///   event of a new try; for a permanent cause only with a new operator retry.
     public static func admission(of event: RunEvent, given state: LedgerState?) -> Admission {
         guard let state else { return .forward }
         let isNewRetry = event.retryRequest != nil && event.retryRequest != state.retryRequest
