@@ -18,7 +18,7 @@ struct DeliveryGuaranteeTests {
     /// A slow but alive consumer refreshes its claim, so another consumer does not take
     /// the entry (and do the run a second time) however long the handling lasts.
     @Test func aRefreshedClaimIsNotTakenByAnotherConsumer() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         // A claim idle time well above a refresh interval, so that a loaded machine (the whole
         // suite runs in parallel on two cores) cannot make a refresh late enough to lose it.
         let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 1200)
@@ -42,7 +42,7 @@ struct DeliveryGuaranteeTests {
     }
 
     @Test func theConsumerRefreshesItsClaimWhileHandling() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 1200)
         try await queue.announce(event(2), at: .phase1)
         let handledBy = Mutex<[String]>([])
@@ -74,7 +74,7 @@ struct DeliveryGuaranteeTests {
     /// Redis restarted without the group (data lost, or the last second of AOF everysec):
     /// the queue creates the group again instead of failing with NOGROUP forever.
     @Test func aGroupLostByRedisIsCreatedAgain() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         try await queue.announce(event(3), at: .phase2)
         let first = try #require(try await queue.next(at: .phase2, group: "saver", consumer: "c", waitMilliseconds: 50))

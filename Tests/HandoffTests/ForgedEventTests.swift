@@ -55,7 +55,7 @@ struct ForgedEventTests {
     }
 
     @Test func unsignedBadlySignedReplayedOversizedAndTraversingEventsAreRejected() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         let signer = try EventAuthenticator(secret: RedisServer.eventKey)
         let otherKey = try EventAuthenticator(secret: String(repeating: "x", count: 40))
@@ -100,7 +100,7 @@ struct ForgedEventTests {
     }
 
     @Test func announceOnceAddsOneEntryWhateverTheRace() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let first = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         let second = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         let event = validEvent()
@@ -118,7 +118,7 @@ struct ForgedEventTests {
     }
 
     @Test func redisRequiresThePasswordAndAcceptsAnACLUser() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let anonymous = RedisConnection(endpoint: try RedisEndpoint(url: redis.urlWithoutPassword))
         #expect(throws: RedisError.self) { try anonymous.command(["XLEN", HandoffPoint.phase2.stream]) }
 

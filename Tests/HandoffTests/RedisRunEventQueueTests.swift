@@ -17,7 +17,7 @@ struct RedisRunEventQueueTests {
     }
 
     @Test func announcedRunsReachAGroupCreatedLater() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         // Announced while no stage is listening: pub/sub alone would drop these.
         try await queue.announce(event(1), at: .phase1)
@@ -33,7 +33,7 @@ struct RedisRunEventQueueTests {
     }
 
     @Test func unacknowledgedDeliveryComesBackAfterARestartWithItsCount() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         try await RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger).announce(event(3), at: .phase2)
         let crashed = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         let lost = try #require(try await crashed.next(at: .phase2, group: "saver", consumer: "saver-1", waitMilliseconds: 100))
@@ -45,7 +45,7 @@ struct RedisRunEventQueueTests {
     }
 
     @Test func entriesOfADeadConsumerAreClaimedByAnother() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 50)
         try await queue.announce(event(4), at: .phase1)
         let taken = try #require(try await queue.next(at: .phase1, group: "transformer", consumer: "dead", waitMilliseconds: 100))
@@ -56,7 +56,7 @@ struct RedisRunEventQueueTests {
     }
 
     @Test func twoGroupsEachGetEveryRunAndReplicasShareOne() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         for second in 10..<14 { try await queue.announce(event(second), at: .phase3) }
         var seenByReplicas: [Int] = []
@@ -71,7 +71,7 @@ struct RedisRunEventQueueTests {
     }
 
     @Test func malformedEntriesAreSetAsideNotRedelivered() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let raw = RedisConnection(endpoint: try RedisEndpoint(url: redis.url))
         try raw.command(["XADD", HandoffPoint.phase1.stream, "*", "payload", "{not json"])
         let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
@@ -89,7 +89,7 @@ struct RedisRunEventQueueTests {
     }
 
     @Test func publishesOnTheSpecChannelToo() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let subscriber = RedisConnection(endpoint: try RedisEndpoint(url: redis.url), commandTimeoutSeconds: 5)
         _ = try subscriber.command(["SUBSCRIBE", "channel:phase1_complete"])
         try await RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger).announce(event(6), at: .phase1)
@@ -99,7 +99,7 @@ struct RedisRunEventQueueTests {
     }
 
     @Test func survivesARedisRestartWithAOF() async throws {
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger)
         try await queue.announce(event(7), at: .phase1)
         try redis.restart()

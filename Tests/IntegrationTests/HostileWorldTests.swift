@@ -61,7 +61,7 @@ struct HostileWorldTests {
     @Test func twoExtractorProcessesNeverExtractAtOnceAndAKilledOneLeavesNoStuckLock() async throws {
         let extractor = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/extractor").path
         try #require(FileManager.default.isExecutableFile(atPath: extractor), "build the executables first: swift build")
-        let redis = try RedisServer.start()
+        let redis = try await RedisServer.start()
         let data = try TestEnvironment.temporaryDirectory("twoextractors")
         let source = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 2000, seed: 5, slowMilliseconds: 200))
         let environment = [

@@ -25,9 +25,9 @@ struct PipelineIntegrationTests {
         let data: URL
         let databasePath: String
 
-        static func start() throws -> Stack {
+        static func start() async throws -> Stack {
             let data = try TestEnvironment.temporaryDirectory("pipeline")
-            return Stack(redis: try RedisServer.start(), sshd: try SSHDServer.start(), data: data,
+            return Stack(redis: try await RedisServer.start(), sshd: try SSHDServer.start(), data: data,
                          databasePath: data.appendingPathComponent("database/data.db").path)
         }
 
@@ -42,7 +42,7 @@ struct PipelineIntegrationTests {
     }
 
     @Test func aThousandUsersWithTenPercentInvalidLandInEveryFileTableAndOnSFTP() async throws {
-        let stack = try Stack.start()
+        let stack = try await Stack.start()
         let source = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 1000, invalidRate: 0.1, seed: 7))
         let queue = try RedisRunEventQueue(url: stack.redis.url, eventKey: RedisServer.eventKey, logger: logger)
 
@@ -127,7 +127,7 @@ struct PipelineIntegrationTests {
     }
 
     @Test func aPageFailingEveryRetryExitsNonZeroAndTheNextRunResumesWithEveryUserOnce() async throws {
-        let stack = try Stack.start()
+        let stack = try await Stack.start()
         let extractor = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/extractor").path
         try #require(FileManager.default.isExecutableFile(atPath: extractor), "build the executables first: swift build")
         let broken = try await RunningFixtureServer.start(options: FixtureOptions(userCount: 450, seed: 3, failingSkip: 200))
@@ -163,7 +163,7 @@ struct PipelineIntegrationTests {
 
     /// Issue 9, finding 3: the operator command hands failed runs back through the hand-off.
     @Test func saverRetryCommandsAnnounceFailedRunsOnTheRightStream() async throws {
-        let stack = try Stack.start()
+        let stack = try await Stack.start()
         let saverBinary = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/saver").path
         try #require(FileManager.default.isExecutableFile(atPath: saverBinary), "build the executables first: swift build")
         let database = try PipelineDatabase(path: stack.databasePath)

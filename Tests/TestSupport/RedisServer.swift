@@ -18,10 +18,19 @@ public final class RedisServer: @unchecked Sendable {
     /// The `EVENT_HMAC_KEY` tests configure the stages with.
     public static let eventKey = "test-event-key-0123456789abcdef0123456789abcdef"
 
-    public static func start() throws -> RedisServer {
-        let server = try RedisServer()
-        try server.launch()
-        return server
+    /// Starts one on a thread of its own: preparing (a `stack.py` process), spawning and
+    /// waiting for the port take a while, and on the cooperative pool that would stall the
+    /// tests running beside this one (their claim refreshes, their timeouts).
+    public static func start() async throws -> RedisServer {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result {
+                    let server = try RedisServer()
+                    try server.launch()
+                    return server
+                })
+            }
+        }
     }
 
     private init() throws {
