@@ -29,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // Environment (and the parsed .env) through one ConfigReader; default traits only.
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        // Connector definitions in YAML; CSV sources; PostgreSQL sources.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // MARK: C libraries
@@ -69,6 +73,17 @@ let package = Package(
             "ETLCore", "Handoff", "CurlHTTP",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // MARK: Connectors: the registry's vocabulary, and the sources behind each type
+        .target(name: "Connectors", dependencies: [
+            "ETLCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "ConnectorSources", dependencies: [
+            "Connectors", "Extraction", "CurlHTTP", "ETLCore",
+            .product(name: "CSV", package: "CSV.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Transformation", dependencies: [
             "ETLCore", "Handoff",
@@ -160,6 +175,12 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "LoadingTests", dependencies: ["Loading", "PipelineSchema", "TestSupport"]),
+        .testTarget(name: "ConnectorTests", dependencies: [
+            "Connectors", "ConnectorSources", "Extraction", "CurlHTTP", "ETLCore", "TestSupport", "FixtureSource",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "HandoffTests", dependencies: [
