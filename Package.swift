@@ -87,6 +87,7 @@ let package = Package(
         ]),
         .target(name: "Transformation", dependencies: [
             "ETLCore", "Handoff",
+            .product(name: "CSV", package: "CSV.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -29,10 +29,14 @@ public struct LineTransformer: Sendable {
         output.removeAll(keepingCapacity: true)
         let verdict = self.verdict(for: line)
         switch verdict {
-        case .valid(let departmentCode):
-            Self.appendObject(line, to: &output) { output in
-                output.append(contentsOf: #""department_code":"#.utf8)
-                Self.appendQuoted(departmentCode, to: &output)
+        case .valid(let added):
+            Self.appendObject(line, to: &output, adding: !added.isEmpty) { output in
+                for (index, member) in added.enumerated() {
+                    if index > 0 { output.append(UInt8(ascii: ",")) }
+                    Self.appendQuoted(member.key, to: &output)
+                    output.append(UInt8(ascii: ":"))
+                    Self.appendQuoted(member.value, to: &output)
+                }
             }
             return .valid
         case .invalid(let failures):
@@ -62,7 +66,7 @@ public struct LineTransformer: Sendable {
         if line.isEmpty { return .invalid([ValidationFailure(.invalidJSON, "line is empty")]) }
         let record: JSONValue
         do {
-            record = try JSONParser.parse(line, keepingTopLevelKeys: RecordValidator.fields)
+            record = try JSONParser.parse(line, keepingTopLevelKeys: validator.fields)
         } catch where error.isNestingTooDeep {
             return .invalid([ValidationFailure(
                 .nestingTooDeep, "record is nested deeper than \(JSONNesting.maximumDepth) levels (at byte \(error.offset))")])
@@ -91,9 +95,10 @@ public struct LineTransformer: Sendable {
     }
 
     /// Copies a (valid, parsed) JSON object line up to its closing brace, lets `members` append
-    /// the new members, and closes it. A comma is added unless the object was `{}`.
+    /// the new members, and closes it. A comma is added unless the object was `{}` or there is
+    /// nothing to add (`adding` false: a contract without lookups).
     private static func appendObject(
-        _ line: UnsafeBufferPointer<UInt8>, to output: inout [UInt8], members: (inout [UInt8]) -> Void
+        _ line: UnsafeBufferPointer<UInt8>, to output: inout [UInt8], adding: Bool = true, members: (inout [UInt8]) -> Void
     ) {
         var start = 0
         while start < line.count, isJSONWhitespace(line[start]) { start += 1 }
@@ -104,7 +109,7 @@ public struct LineTransformer: Sendable {
         while previous > start, isJSONWhitespace(line[previous]) { previous -= 1 }
         let isEmpty = previous == start
         output.append(contentsOf: UnsafeBufferPointer(rebasing: line[start..<close]))
-        if !isEmpty { output.append(UInt8(ascii: ",")) }
+        if !isEmpty, adding { output.append(UInt8(ascii: ",")) }
         members(&output)
         output.append(UInt8(ascii: "}"))
     }

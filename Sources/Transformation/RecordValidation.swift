@@ -1,26 +1,32 @@
 import ETLCore
 
-/// The stable machine codes of a DLQ record (its `error_codes`), in the order they are reported.
-public enum ValidationCode: String, Sendable, CaseIterable, Codable {
+/// The stable machine code of one failure in a DLQ record (its `error_codes`). The users
+/// contract's codes are named here; any other contract derives its own from its fields
+/// (`ContractField.invalidCode`, `outOfRangeCode`, `unknownCode`).
+public struct ValidationCode: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
     /// The line is not a JSON object: unparsable, another JSON type, empty or blank.
-    case invalidJSON = "invalid_json"
+    public static let invalidJSON = ValidationCode(rawValue: "invalid_json")
     /// The line is JSON nested deeper than the product's limit (`JSONNesting.maximumDepth`):
     /// not read further, kept as text like an `invalid_json` line.
-    case nestingTooDeep = "nesting_too_deep"
+    public static let nestingTooDeep = ValidationCode(rawValue: "nesting_too_deep")
     /// `id` is missing or not an integer literal that fits in 64 bits (`1`, `-3`; not `1.0`, `1e3`, `"1"`).
-    case invalidID = "invalid_id"
+    public static let invalidID = ValidationCode(rawValue: "invalid_id")
     /// `firstName` is missing, not a string, empty or whitespace only.
-    case invalidFirstName = "invalid_first_name"
+    public static let invalidFirstName = ValidationCode(rawValue: "invalid_first_name")
     /// `email` is missing, not a string, or not an address (see `EmailAddress`).
-    case invalidEmail = "invalid_email"
+    public static let invalidEmail = ValidationCode(rawValue: "invalid_email")
     /// `age` is missing or not a JSON number (`"30"` and `true` are not numbers).
-    case invalidAge = "invalid_age"
+    public static let invalidAge = ValidationCode(rawValue: "invalid_age")
     /// `age` is a number outside [`AGE_MIN`, `AGE_MAX`] (inclusive; fractions allowed inside).
-    case ageOutOfRange = "age_out_of_range"
+    public static let ageOutOfRange = ValidationCode(rawValue: "age_out_of_range")
     /// `company` is not an object, or `company.department` is missing, not a string, or blank.
-    case invalidDepartment = "invalid_department"
+    public static let invalidDepartment = ValidationCode(rawValue: "invalid_department")
     /// `company.department` is a valid string that is not in `DEPARTMENTS_CSV` (replayable).
-    case unknownDepartment = "unknown_department"
+    public static let unknownDepartment = ValidationCode(rawValue: "unknown_department")
 }
 
 /// One reason a record is invalid: the stable code and a message for people.
@@ -37,9 +43,15 @@ public struct ValidationFailure: Error, Sendable, Equatable, CustomStringConvert
 }
 
 public enum RecordVerdict: Sendable, Equatable {
-    case valid(departmentCode: String)
-    /// Every failure of the record, in `ValidationCode` order (at most one per field).
+    /// The record meets its contract; `added` are the members its lookups add, in order.
+    case valid(added: [AddedMember])
+    /// Every failure of the record, in the contract's field order (at most one per field).
     case invalid([ValidationFailure])
+
+    /// A valid user record and its `department_code` (the users contract's one lookup).
+    public static func valid(departmentCode: String) -> RecordVerdict {
+        .valid(added: [AddedMember(key: "department_code", value: departmentCode)])
+    }
 
     public var failures: [ValidationFailure] {
         if case .invalid(let failures) = self { return failures }
@@ -49,101 +61,172 @@ public enum RecordVerdict: Sendable, Equatable {
     public var codes: [ValidationCode] { failures.map(\.code) }
 }
 
-/// The SPEC's validation rules for one user record. Every rule is checked, so a record with
-/// several problems reports all of them.
-public struct RecordValidator: Sendable {
-    /// The top-level members validation reads (the parser materializes only these).
-    public static let fields = ["id", "firstName", "email", "age", "company"]
+/// A member a lookup adds to a valid record.
+public struct AddedMember: Sendable, Equatable {
+    public let key: String
+    public let value: String
 
-    public let ageRange: ClosedRange<Double>
-    public let departments: DepartmentLookup
-
-    public init(ageRange: ClosedRange<Double>, departments: DepartmentLookup) {
-        self.ageRange = ageRange
-        self.departments = departments
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
     }
+}
+
+/// Checks records against a contract. Every field is checked, so a record with several
+/// problems reports all of them; a contract with no fields accepts every JSON object.
+public struct RecordValidator: Sendable {
+    public let contract: Contract
+    /// Each lookup field's table (`ContractField.name` → key → value), loaded before the
+    /// first record so a bad reference file fails the run, not each record.
+    public let lookups: [String: [String: String]]
+
+    public init(contract: Contract, lookups: [String: [String: String]]) {
+        self.contract = contract
+        self.lookups = lookups
+    }
+
+    /// Today's users rules (SPEC §5) as the `users` contract, with `departments` as the
+    /// lookup of `company.department`.
+    public init(ageRange: ClosedRange<Double>, departments: DepartmentLookup) {
+        self.init(contract: .users(ageRange: ageRange), lookups: ["company.department": departments.codes])
+    }
+
+    /// The top-level members validation reads (the parser materializes only these).
+    public var fields: [String] { contract.topLevelKeys }
 
     public func validate(_ record: JSONValue) -> RecordVerdict {
         guard record.isObject else {
             return .invalid([ValidationFailure(.invalidJSON, "line is a JSON \(record.typeName), not an object")])
         }
         var failures: [ValidationFailure] = []
-        if let failure = checkID(record["id"]) { failures.append(failure) }
-        if let failure = checkFirstName(record["firstName"]) { failures.append(failure) }
-        if let failure = checkEmail(record["email"]) { failures.append(failure) }
-        if let failure = checkAge(record["age"]) { failures.append(failure) }
-        let department = checkDepartment(record["company"])
-        switch department {
-        case .success(let code):
-            if failures.isEmpty { return .valid(departmentCode: code) }
-        case .failure(let failure):
-            failures.append(failure)
+        var added: [AddedMember] = []
+        for field in contract.fields {
+            switch check(field, in: record) {
+            case .success(let member?): added.append(member)
+            case .success(nil): break
+            case .failure(let failure): failures.append(failure)
+            }
         }
-        return .invalid(failures)
+        return failures.isEmpty ? .valid(added: added) : .invalid(failures)
     }
 
-    private func checkID(_ value: JSONValue?) -> ValidationFailure? {
-        guard let value else { return ValidationFailure(.invalidID, "id is missing") }
-        guard let text = value.numberText else {
-            return ValidationFailure(.invalidID, "id must be an integer, got \(Self.typedPreview(value))")
+    private func check(_ field: ContractField, in record: JSONValue) -> Result<AddedMember?, ValidationFailure> {
+        let invalid = ValidationCode(rawValue: field.invalidCode)
+        let value: JSONValue
+        switch Self.resolve(field.pathComponents, in: record) {
+        case .found(let found): value = found
+        case .missing(let parent):
+            guard field.required else { return .success(nil) }
+            let context = parent.map { " (no \($0))" } ?? ""
+            return .failure(ValidationFailure(invalid, "\(field.name) is missing\(context)"))
+        case .notAnObject(let parent, let found):
+            return .failure(ValidationFailure(invalid, "\(parent) must be an object, got \(Self.typedPreview(found))"))
         }
-        if value.int64Value != nil { return nil }
-        if text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-            return ValidationFailure(.invalidID, "id must be an integer, got \(Self.typedPreview(value))")
+        if case .null = value, !field.required { return .success(nil) }
+        if let failure = checkType(of: value, field, code: invalid) { return .failure(failure) }
+        if let failure = checkRange(of: value, field) { return .failure(failure) }
+        if let failure = checkFormat(of: value, field, code: invalid) { return .failure(failure) }
+        if let allowed = field.allowed, !allowed.contains(Self.plainText(value)) {
+            return .failure(ValidationFailure(invalid, "\(field.name) \(Self.preview(value)) is not one of \(allowed.joined(separator: ", "))"))
         }
-        return ValidationFailure(.invalidID, "id \(Self.preview(value)) does not fit in a 64-bit integer")
+        return lookUp(value, field)
     }
 
-    private func checkFirstName(_ value: JSONValue?) -> ValidationFailure? {
-        guard let value else { return ValidationFailure(.invalidFirstName, "firstName is missing") }
-        guard let text = value.stringValue else {
-            return ValidationFailure(.invalidFirstName, "firstName must be a string, got \(Self.typedPreview(value))")
-        }
-        if text.isEmpty { return ValidationFailure(.invalidFirstName, "firstName is empty") }
-        if Self.isBlank(text) { return ValidationFailure(.invalidFirstName, "firstName is only whitespace") }
-        return nil
+    private enum Resolution {
+        case found(JSONValue)
+        /// The path ends early; `parent` names the missing object when it is not the field itself.
+        case missing(parent: String?)
+        case notAnObject(parent: String, found: JSONValue)
     }
 
-    private func checkEmail(_ value: JSONValue?) -> ValidationFailure? {
-        guard let value else { return ValidationFailure(.invalidEmail, "email is missing") }
-        guard let text = value.stringValue else {
-            return ValidationFailure(.invalidEmail, "email must be a string, got \(Self.typedPreview(value))")
+    private static func resolve(_ path: [String], in record: JSONValue) -> Resolution {
+        var current = record
+        for (depth, component) in path.enumerated() {
+            if depth > 0, !current.isObject {
+                return .notAnObject(parent: path[..<depth].joined(separator: "."), found: current)
+            }
+            guard let next = current[component] else {
+                return .missing(parent: depth > 0 ? nil : (path.count > 1 ? component : nil))
+            }
+            current = next
         }
-        guard let problem = EmailAddress.problem(in: text) else { return nil }
-        return ValidationFailure(.invalidEmail, "email \(Self.preview(value)) is not a valid address: \(problem)")
+        return .found(current)
     }
 
-    private func checkAge(_ value: JSONValue?) -> ValidationFailure? {
-        guard let value else { return ValidationFailure(.invalidAge, "age is missing") }
-        guard value.isNumber else {
-            return ValidationFailure(.invalidAge, "age must be a number, got \(Self.typedPreview(value))")
+    private func checkType(of value: JSONValue, _ field: ContractField, code: ValidationCode) -> ValidationFailure? {
+        guard let type = field.type else { return nil }
+        let fits: Bool
+        switch (type, value) {
+        case (.string, .string(let text)):
+            if field.notBlank, text.isEmpty { return ValidationFailure(code, "\(field.name) is empty") }
+            if field.notBlank, Self.isBlank(text) { return ValidationFailure(code, "\(field.name) is only whitespace") }
+            fits = true
+        case (.integer, .number(let text)):
+            if value.int64Value != nil { return nil }
+            if text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+                fits = false
+            } else {
+                return ValidationFailure(code, "\(field.name) \(Self.preview(value)) does not fit in a 64-bit integer")
+            }
+        case (.number, .number), (.boolean, .bool), (.object, .object), (.array, .array): fits = true
+        default: fits = false
         }
+        guard !fits else { return nil }
+        let article = type == .integer || type == .object || type == .array ? "an" : "a"
+        return ValidationFailure(code, "\(field.name) must be \(article) \(type.rawValue), got \(Self.typedPreview(value))")
+    }
+
+    private func checkRange(of value: JSONValue, _ field: ContractField) -> ValidationFailure? {
+        guard field.minimum != nil || field.maximum != nil else { return nil }
+        let lower = field.minimum ?? -.infinity
+        let upper = field.maximum ?? .infinity
         // A number too large for a Double (1e400) is out of any range.
-        if let age = value.doubleValue, ageRange.contains(age) { return nil }
-        return ValidationFailure(
-            .ageOutOfRange,
-            "age \(Self.preview(value)) is outside [\(Self.format(ageRange.lowerBound)), \(Self.format(ageRange.upperBound))]")
+        if let number = value.doubleValue, number >= lower, number <= upper { return nil }
+        let bounds: String
+        switch (field.minimum, field.maximum) {
+        case (let minimum?, let maximum?): bounds = "outside [\(Self.format(minimum)), \(Self.format(maximum))]"
+        case (let minimum?, nil): bounds = "below the minimum \(Self.format(minimum))"
+        default: bounds = "above the maximum \(Self.format(upper))"
+        }
+        return ValidationFailure(ValidationCode(rawValue: field.outOfRangeCode), "\(field.name) \(Self.preview(value)) is \(bounds)")
     }
 
-    private func checkDepartment(_ company: JSONValue?) -> Result<String, ValidationFailure> {
-        guard let company else { return .failure(ValidationFailure(.invalidDepartment, "company.department is missing (no company)")) }
-        guard company.isObject else {
-            return .failure(ValidationFailure(.invalidDepartment, "company must be an object, got \(Self.typedPreview(company))"))
+    private func checkFormat(of value: JSONValue, _ field: ContractField, code: ValidationCode) -> ValidationFailure? {
+        guard let format = field.format else { return nil }
+        guard let text = value.stringValue else {
+            return ValidationFailure(code, "\(field.name) must be a string, got \(Self.typedPreview(value))")
         }
-        guard let value = company["department"] else {
-            return .failure(ValidationFailure(.invalidDepartment, "company.department is missing"))
+        let problem: String?
+        switch format {
+        case .email: problem = EmailAddress.problem(in: text).map { "is not a valid address: \($0)" }
+        case .date: problem = CalendarText.isDate(text) ? nil : "is not a date (YYYY-MM-DD)"
+        case .dateTime: problem = CalendarText.isDateTime(text) ? nil : "is not an ISO-8601 date-time with a zone (2026-12-03T17:00:00Z)"
         }
-        guard let department = value.stringValue else {
-            return .failure(ValidationFailure(.invalidDepartment, "company.department must be a string, got \(Self.typedPreview(value))"))
+        return problem.map { ValidationFailure(code, "\(field.name) \(Self.preview(value)) \($0)") }
+    }
+
+    private func lookUp(_ value: JSONValue, _ field: ContractField) -> Result<AddedMember?, ValidationFailure> {
+        guard let lookup = field.lookup else { return .success(nil) }
+        let key = Self.plainText(value)
+        guard let mapped = lookups[field.name]?[key] else {
+            let name = lookup.name ?? (field.pathComponents.last ?? field.name)
+            return .failure(ValidationFailure(
+                ValidationCode(rawValue: field.unknownCode),
+                "\(field.pathComponents.last ?? field.name) \(Self.preview(value)) is not in the \(name) lookup"))
         }
-        if department.isEmpty { return .failure(ValidationFailure(.invalidDepartment, "company.department is empty")) }
-        if Self.isBlank(department) {
-            return .failure(ValidationFailure(.invalidDepartment, "company.department is only whitespace"))
+        return .success(AddedMember(key: lookup.adds, value: mapped))
+    }
+
+    /// A scalar as the text a lookup or an allow-list compares: a string's content, a
+    /// number's source text, `true`/`false`, `null`.
+    private static func plainText(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let text): text
+        case .number(let text): text
+        case .bool(let flag): flag ? "true" : "false"
+        case .null: "null"
+        case .array, .object: ""
         }
-        guard let code = departments.code(for: department) else {
-            return .failure(ValidationFailure(.unknownDepartment, "department \(Self.preview(value)) is not in the department lookup"))
-        }
-        return .success(code)
     }
 
     // MARK: Message helpers

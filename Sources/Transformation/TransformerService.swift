@@ -38,6 +38,7 @@ public final class TransformerService: Service, RunHandler {
     private let clock: any PipelineClock
     private let consumerName: String
     private let maxDeliveries: Int
+    private let departments: DepartmentLookup
     private let waitMilliseconds: Int
     private let executor = BlockingExecutor(label: "transformer.files")
     /// The scan and the consumer of this process never transform the same run at once.
@@ -50,6 +51,7 @@ public final class TransformerService: Service, RunHandler {
     ) {
         self.configuration = configuration
         self.queue = queue
+        self.departments = departments
         self.transformer = RunTransformer(
             validator: RecordValidator(ageRange: configuration.ageRange, departments: departments))
         self.logger = logger
@@ -63,7 +65,7 @@ public final class TransformerService: Service, RunHandler {
         let dataDirectory = configuration.common.dataDirectory
         try await executor.run { try RunFiles.createDirectories(under: dataDirectory) }
         logger.info("transformer started", metadata: [
-            "data_dir": "\(dataDirectory.path)", "departments": "\(transformer.lineTransformer.validator.departments.count)",
+            "data_dir": "\(dataDirectory.path)", "departments": "\(departments.count)",
             "age_range": "\(RecordValidator.format(configuration.ageRange.lowerBound))...\(RecordValidator.format(configuration.ageRange.upperBound))",
         ])
         await removeStaleTemporaries()

@@ -1,0 +1,43 @@
+public import Foundation
+
+extension Contract {
+    /// The name under which today's users rules are a contract.
+    public static let usersName = "users"
+
+    /// SPEC §5's five user rules: `id` an integer, `firstName` a non-blank string, `email` an
+    /// address, `age` a number in `ageRange`, `company.department` a non-blank string found in
+    /// the department lookup (which adds `department_code`). Codes and messages are the ones
+    /// the pipeline has always reported.
+    public static func users(ageRange: ClosedRange<Double>) -> Contract {
+        Contract(name: usersName, fields: [
+            ContractField("id", type: .integer, required: true, column: "user_id"),
+            ContractField("firstName", type: .string, required: true, notBlank: true),
+            ContractField("email", type: .string, required: true, format: .email),
+            ContractField("age", type: .number, required: true, minimum: ageRange.lowerBound, maximum: ageRange.upperBound),
+            ContractField("company.department", type: .string, required: true, notBlank: true,
+                          lookup: .init(file: "DEPARTMENTS_CSV", keyColumn: "department", valueColumn: "department_code", adds: "department_code"),
+                          column: "department"),
+        ])
+    }
+}
+
+/// The calendar formats a contract can require, checked strictly (a real day, a real time).
+enum CalendarText {
+    private static let dayFormatter: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.isLenient = false
+        return formatter
+    }()
+
+    static func isDate(_ text: String) -> Bool {
+        text.utf8.count == 10 && dayFormatter.date(from: text) != nil
+    }
+
+    static func isDateTime(_ text: String) -> Bool {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) != nil
+            || (try? Date.ISO8601FormatStyle().parse(text)) != nil
+    }
+}
