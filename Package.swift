@@ -76,7 +76,8 @@ let package = Package(
         ]),
         // MARK: Connectors: the registry's vocabulary, and the sources behind each type
         .target(name: "Connectors", dependencies: [
-            "ETLCore",
+            "ETLCore", "Contracts", "PipelineSchema",
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "ConnectorSources", dependencies: [
@@ -85,9 +86,14 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Transformation", dependencies: [
-            "ETLCore", "Handoff",
+        // What a dataset's records must meet: declared per connector, checked by the
+        // transformer, turned into tables by the saver and into filters by the api.
+        .target(name: "Contracts", dependencies: [
+            "ETLCore",
             .product(name: "CSV", package: "CSV.swift"),
+        ]),
+        .target(name: "Transformation", dependencies: [
+            "ETLCore", "Handoff", "Contracts",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -166,7 +172,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TransformationTests", dependencies: [
-            "Transformation", "ETLCore", "Handoff", "TestSupport", "FixtureSource",
+            "Transformation", "Contracts", "ETLCore", "Handoff", "TestSupport", "FixtureSource",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -63,6 +63,9 @@ public struct RunFiles: Sendable {
     public var raw: URL { Self.rawDirectory(dataDirectory).appendingPathComponent("records_\(runID).jsonl") }
     public var processed: URL { Self.processedDirectory(dataDirectory).appendingPathComponent("etl_\(runID).jsonl") }
     public var deadLetter: URL { Self.deadLetterDirectory(dataDirectory).appendingPathComponent("invalid_users_\(runID).jsonl") }
+    /// A connector run's manifest (its connector, dataset and contract), written beside the
+    /// raw file before the raw file gets its final name; absent for the built-in users source.
+    public var manifest: URL { Self.rawDirectory(dataDirectory).appendingPathComponent("records_\(runID).manifest.json") }
 
     public static func rawDirectory(_ data: URL) -> URL { data.appendingPathComponent("raw_users") }
     public static func processedDirectory(_ data: URL) -> URL { data.appendingPathComponent("processed_users") }
@@ -141,6 +144,9 @@ public struct RunEvent: Codable, Sendable, Equatable {
     /// Set by an operator retry (`saver --retry`): lets a `failed` run start over even for a
     /// permanent cause, and makes the retry's announcements distinct from earlier ones.
     public var retryRequest: String?
+    /// The connector (`data_sources.id`) the run came from; nil for the built-in users source.
+    /// Its dataset and contract are in the run's manifest (`RunFiles.manifest`).
+    public var sourceID: Int64?
 
     public init(runID: RunID, status: RunStatus) {
         self.runID = runID
@@ -156,6 +162,7 @@ public struct RunEvent: Codable, Sendable, Equatable {
         case loadStartedAt = "load_started_at", loadFinishedAt = "load_finished_at"
         case uploadedFiles = "uploaded_files", error
         case failureKind = "failure_kind", failureCode = "failure_code", retryRequest = "retry_request"
+        case sourceID = "source_id"
     }
 
     /// Records `reason` (a `failed` event).

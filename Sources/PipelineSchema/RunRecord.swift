@@ -41,6 +41,8 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     /// `RunFiles.outputFingerprint` of the transform output that was loaded.
     public var loadedFingerprint: String?
     public var retryRequest: String?
+    /// The connector (`data_sources.id`) the run came from; nil for the built-in users source.
+    public var sourceID: Int64?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, runTimestamp = "run_timestamp", status
@@ -55,6 +57,8 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         case duplicateCount = "duplicate_count"
         case failureKind = "failure_kind", failureCode = "failure_code"
         case loadedFingerprint = "loaded_fingerprint", retryRequest = "retry_request"
+        // Added by migration v4.
+        case sourceID = "source_id"
     }
 
     /// The columns, for SQL and the query interface (GRDB's record guide).
@@ -87,6 +91,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         public static let failureCode = Column(CodingKeys.failureCode)
         public static let loadedFingerprint = Column(CodingKeys.loadedFingerprint)
         public static let retryRequest = Column(CodingKeys.retryRequest)
+        public static let sourceID = Column(CodingKeys.sourceID)
     }
 
     /// Lenient on purpose: a row written by an older saver (or by hand) still reads, with
@@ -120,6 +125,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         failureCode = row[Columns.failureCode]
         loadedFingerprint = row[Columns.loadedFingerprint]
         retryRequest = row[Columns.retryRequest]
+        sourceID = row[Columns.sourceID]
     }
 
     /// Explicit nulls (the synthesized encoder would drop nil members), and `uploaded_files`
@@ -154,6 +160,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         try container.encode(failureCode, forKey: .failureCode)
         try container.encode(loadedFingerprint, forKey: .loadedFingerprint)
         try container.encode(retryRequest, forKey: .retryRequest)
+        try container.encode(sourceID, forKey: .sourceID)
     }
 
     public var runStatus: RunStatus? { RunStatus(rawValue: status) }
@@ -176,6 +183,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         event.loadFinishedAt = loadFinishedAt
         event.uploadedFiles = uploadedFiles.isEmpty ? nil : uploadedFiles
         event.error = error
+        event.sourceID = sourceID
         return event
     }
 
@@ -193,7 +201,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
             (Columns.loadStartedAt, event.loadStartedAt), (Columns.loadFinishedAt, event.loadFinishedAt),
             (Columns.uploadedFiles, event.uploadedFiles.map(encodeStringArray)), (Columns.error, event.error),
             (Columns.failureKind, event.failureKind?.rawValue), (Columns.failureCode, event.failureCode),
-            (Columns.retryRequest, event.retryRequest),
+            (Columns.retryRequest, event.retryRequest), (Columns.sourceID, event.sourceID),
         ]
     }
 

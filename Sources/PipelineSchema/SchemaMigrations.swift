@@ -14,6 +14,7 @@ public enum SchemaMigrations {
     public static let tables = [
         RunRecord.databaseTableName, RawUserRecord.databaseTableName,
         ProcessedUserRecord.databaseTableName, InvalidUserRecord.databaseTableName,
+        DataSourceRecord.databaseTableName,
     ]
 
     public static var migrator: DatabaseMigrator {
@@ -111,6 +112,29 @@ public enum SchemaMigrations {
                 ALTER TABLE etl_runs ADD COLUMN failure_code TEXT;
                 ALTER TABLE etl_runs ADD COLUMN loaded_fingerprint TEXT;
                 ALTER TABLE etl_runs ADD COLUMN retry_request TEXT;
+                """)
+        }
+        // The connector registry (issue 11), and which connector each run came from.
+        migrator.registerMigration("v4_connector_registry") { db in
+            try db.execute(sql: """
+                CREATE TABLE data_sources (
+                    id INTEGER PRIMARY KEY,
+                    client_id TEXT NOT NULL DEFAULT 'default',
+                    name TEXT NOT NULL UNIQUE,
+                    type TEXT NOT NULL,
+                    config_json TEXT NOT NULL,
+                    last_run_at TEXT,
+                    status TEXT NOT NULL DEFAULT 'idle' CHECK (status IN ('idle', 'processing', 'error')),
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    contract_json TEXT,
+                    dataset TEXT NOT NULL,
+                    schedule TEXT,
+                    state_json TEXT,
+                    status_reason TEXT,
+                    last_run_id TEXT
+                );
+                ALTER TABLE etl_runs ADD COLUMN source_id INTEGER;
                 """)
         }
         return migrator

@@ -52,7 +52,7 @@ public enum ServedFields {
             Field(C.transformStartedAt, .text), Field(C.transformFinishedAt, .text),
             Field(C.loadStartedAt, .text), Field(C.loadFinishedAt, .text), Field(C.uploadFinishedAt, .text),
             Field(C.uploadedFiles, .stringArray), Field(C.uploadAttempts, .count), Field(C.nextUploadAt, .text),
-            Field(C.error, .text), Field(C.createdAt, .text), Field(C.updatedAt, .text),
+            Field(C.error, .text), Field(C.createdAt, .text), Field(C.updatedAt, .text), Field(C.sourceID, .integer),
         ]
     }()
 

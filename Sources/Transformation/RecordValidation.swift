@@ -1,3 +1,4 @@
+public import Contracts
 import ETLCore
 
 /// The stable machine code of one failure in a DLQ record (its `error_codes`). The users

@@ -37,14 +37,14 @@ import PipelineSchema
             let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
             return (tables, mode, columns, indexes)
         }
-        #expect(tables == ["etl_runs", "invalid_users", "processed_users", "raw_users"])
+        #expect(tables == ["data_sources", "etl_runs", "invalid_users", "processed_users", "raw_users"])
         #expect(mode == "wal")
         #expect(columns["etl_runs"] == [
             "id", "run_timestamp", "status", "raw_file", "processed_file", "dlq_file", "extracted_count", "valid_count",
             "invalid_count", "extract_started_at", "extract_finished_at", "transform_started_at", "transform_finished_at",
             "load_started_at", "load_finished_at", "upload_finished_at", "uploaded_files", "upload_attempts",
             "attempt", "next_upload_at", "error", "created_at", "updated_at", "duplicate_count",
-            "failure_kind", "failure_code", "loaded_fingerprint", "retry_request",
+            "failure_kind", "failure_code", "loaded_fingerprint", "retry_request", "source_id",
         ])
         #expect(columns["raw_users"] == ["row_id", "run_id", "line_no", "user_id", "record", "inserted_at"])
         #expect(columns["processed_users"] == [

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Contracts
 import Transformation
 
 @Suite("Contracts: declared rules instead of hard-coded ones")
