@@ -98,7 +98,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Loading", dependencies: [
-            "ETLCore", "Handoff", "SFTPClient", "PipelineSchema",
+            "ETLCore", "Handoff", "SFTPClient", "PipelineSchema", "Contracts", "Connectors",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

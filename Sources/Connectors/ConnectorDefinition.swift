@@ -144,7 +144,10 @@ public struct ConnectorDefinition: Sendable, Equatable, Codable {
         if dataset == RunManifest.usersDataset, contract != .users {
             problems.append("dataset users holds records of the users contract only: set contract: users, or another dataset")
         }
-        if case .declared(let declared)? = contract { problems += declared.problems().map { "contract: \($0)" } }
+        if case .declared(let declared)? = contract {
+            if declared.name == Contract.usersName { problems.append("contract: the name users is the built-in users contract; write contract: users, or name yours otherwise") }
+            problems += declared.problems().map { "contract: \($0)" }
+        }
         if let schedule, DailySchedule(schedule) == nil { problems.append("schedule must be HH:MM (UTC, 00:00 to 23:59), got \"\(schedule)\"") }
         return problems
     }

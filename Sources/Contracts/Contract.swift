@@ -23,6 +23,9 @@ public struct Contract: Sendable, Equatable, Codable {
         return fields.map(\.topLevelKey).filter { seen.insert($0).inserted }
     }
 
+    /// The columns every dataset table has besides the contract's (see the saver's `DatasetTable`).
+    public static let reservedColumns: Set<String> = ["row_id", "run_id", "line_no", "record", "inserted_at"]
+
     /// Problems a contract document can have, found before any record is checked.
     public func problems() -> [String] {
         var problems: [String] = []
@@ -40,11 +43,19 @@ public struct Contract: Sendable, Equatable, Codable {
                 problems.append("field \(field.name): a format needs type string")
             }
             if !columns.insert(field.columnName).inserted { problems.append("field \(field.name): column \(field.columnName) is declared twice") }
+            if let problem = Self.columnProblem(field.columnName) { problems.append("field \(field.name): \(problem)") }
             if let lookup = field.lookup, !columns.insert(lookup.adds).inserted {
                 problems.append("field \(field.name): the lookup adds \(lookup.adds), which is already a column")
             }
         }
         return problems
+    }
+
+    static func columnProblem(_ column: String) -> String? {
+        if reservedColumns.contains(column) { return "column \(column) is one every dataset table has; set another `column`" }
+        let valid = column.first.map { $0 == "_" || ($0.isASCII && $0.isLowercase) } == true && column.utf8.count <= 63
+            && column.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }
+        return valid ? nil : "column \(column) must be lower-case letters, digits and _ (set `column`)"
     }
 
     /// Decodes a contract from JSON and checks it (`problems`).

@@ -25,6 +25,10 @@ enum ColumnSource: Sendable {
         case real
         /// A JSON array text: the array as written, a lone string wrapped, else `[]`.
         case errorCodes
+        /// `true`/`false` as 1/0, else NULL.
+        case boolean
+        /// A string's text, any other value's JSON text (objects and arrays as written), NULL when missing or null.
+        case json
     }
 }
 
@@ -94,7 +98,7 @@ extension InvalidUserRecord: LoadedRecord {
 /// per-row loop does no reference counting (the tests run unoptimized builds).
 struct RowBinding {
     enum Kind {
-        case lineNumber, line, integer, text, real, errorCodes, firstString
+        case lineNumber, line, integer, text, real, errorCodes, firstString, boolean, json
     }
 
     let parameter: Int32
@@ -121,22 +125,27 @@ struct LoadPlan: Sendable {
     let rowBindings: [RowBinding]
 
     init<Record: LoadedRecord>(_ record: Record.Type) {
-        table = Record.databaseTableName
+        self.init(table: Record.databaseTableName,
+                  columns: Record.CodingKeys.allCases.map { ($0.stringValue, Record.source(of: $0)) })
+    }
+
+    /// A plan for `table`, whose columns (in order) take their values from their sources.
+    init(table: String, columns sources: [(name: String, source: ColumnSource)]) {
+        self.table = table
         var columns: [String] = []
         var paths: [String] = []
         var bindings: [RowBinding] = []
         var runIDParameter: Int32 = 0
         var runIDColumn = ""
         var insertedAtParameter: Int32 = 0
-        for column in Record.CodingKeys.allCases {
-            let source = Record.source(of: column)
+        for (name, source) in sources {
             if case .assignedBySQLite = source { continue }
-            columns.append(column.stringValue)
+            columns.append(name)
             let parameter = Int32(columns.count)
             let slot = paths.count
             switch source {
             case .assignedBySQLite: break
-            case .runID: (runIDParameter, runIDColumn) = (parameter, column.stringValue)
+            case .runID: (runIDParameter, runIDColumn) = (parameter, name)
             case .insertedAt: insertedAtParameter = parameter
             case .lineNumber: bindings.append(RowBinding(parameter: parameter, kind: .lineNumber, firstSlot: 0, slotCount: 0))
             case .line: bindings.append(RowBinding(parameter: parameter, kind: .line, firstSlot: 0, slotCount: 0))
@@ -165,6 +174,8 @@ struct LoadPlan: Sendable {
         case .text: .text
         case .real: .real
         case .errorCodes: .errorCodes
+        case .boolean: .boolean
+        case .json: .json
         }
     }
 

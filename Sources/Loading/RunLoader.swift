@@ -69,7 +69,7 @@ public struct RunLoader: Sendable {
         let insertedAt = ISO8601.string(from: now)
         let started = ContinuousClock.now
         let (rows, unparsed) = try await database.pool.write { db in
-            try Self.load(path: path, into: table, runID: runID.timestamp, insertedAt: insertedAt, db: db)
+            try Self.load(path: path, plan: table.plan, runID: runID.timestamp, insertedAt: insertedAt, db: db)
         }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -79,8 +79,7 @@ public struct RunLoader: Sendable {
     /// Reads and scans the file on a thread of its own while this (GRDB's writer) thread
     /// inserts: with two cores the scan and SQLite overlap. Batches are bounded, so memory
     /// stays flat whatever the file size.
-    static func load(path: String, into table: LoadTable, runID: String, insertedAt: String, db: Database) throws -> (rows: Int, unparsed: Int) {
-        let plan = table.plan
+    static func load(path: String, plan: LoadPlan, runID: String, insertedAt: String, db: Database) throws -> (rows: Int, unparsed: Int) {
         try db.execute(sql: plan.deleteRunSQL, arguments: [runID])
         // One prepared statement for every row of every load of this table.
         let statement = try db.cachedStatement(sql: plan.insertSQL)
@@ -205,6 +204,8 @@ struct RowBinder {
             case .real: real(parameter, slots[binding.firstSlot])
             case .errorCodes: errorCodes(parameter, slots[binding.firstSlot])
             case .firstString: text(parameter, Self.firstString(slots + binding.firstSlot, count: binding.slotCount))
+            case .boolean: boolean(parameter, slots[binding.firstSlot])
+            case .json: json(parameter, slots[binding.firstSlot])
             }
         }
     }
@@ -221,6 +222,25 @@ struct RowBinder {
 
     func bytes(_ index: Int32, start: Int, length: Int) {
         sqlite3_bind_text(handle, index, chars + start, Int32(length), nil)
+    }
+
+    func boolean(_ index: Int32, _ slot: ScanSlot) {
+        switch slot.kind {
+        case .boolTrue: sqlite3_bind_int64(handle, index, 1)
+        case .boolFalse: sqlite3_bind_int64(handle, index, 0)
+        default: sqlite3_bind_null(handle, index)
+        }
+    }
+
+    /// A string as its text; a number, boolean, object or array as its JSON text.
+    func json(_ index: Int32, _ slot: ScanSlot) {
+        switch slot.kind {
+        case .missing, .null: sqlite3_bind_null(handle, index)
+        case .string: text(index, slot)
+        case .boolTrue: sqlite3_bind_text(handle, index, "true", 4, Self.transient)
+        case .boolFalse: sqlite3_bind_text(handle, index, "false", 5, Self.transient)
+        case .number, .composite: bytes(index, start: slot.start, length: slot.length)
+        }
     }
 
     /// A string member as TEXT (escapes decoded), anything else NULL.

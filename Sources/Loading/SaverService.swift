@@ -1,3 +1,5 @@
+import Connectors
+import Contracts
 public import ETLCore
 public import Foundation
 public import Handoff
@@ -31,6 +33,8 @@ public struct SaverService: Service, RunHandler {
     public let upload: RunUploadAttempt
     public let reconcileIntervalSeconds: Double
     private let loader: RunLoader
+    /// Connectors whose runs complete or fail get their status and `last_run_at` here.
+    private let registry: ConnectorRegistry
     /// Directory listings for the catch-up scan, off the cooperative pool.
     private let fileScans = BlockingExecutor(label: "saver.files")
 
@@ -52,6 +56,7 @@ public struct SaverService: Service, RunHandler {
         self.waitMilliseconds = waitMilliseconds
         self.maxDeliveries = maxDeliveries
         self.loader = RunLoader(database: database)
+        self.registry = ConnectorRegistry(database: database.pool, clock: clock)
         self.upload = RunUploadAttempt(
             database: database, uploader: uploader, queue: queue, dataDirectory: dataDirectory, retry: retry,
             maxBackoffSeconds: maxUploadBackoffSeconds, clock: clock, inFlight: inFlight, logger: logger)
@@ -197,6 +202,43 @@ public struct SaverService: Service, RunHandler {
             return
         }
 
+        let manifest = try await fileScans.run { try RunManifest.read(files) }
+        let counts: (extracted: Int, valid: Int, invalid: Int)
+        if let manifest, manifest.dataset != RunManifest.usersDataset {
+            counts = try await loadDataset(files, manifest: manifest)
+        } else {
+            counts = try await loadUsers(files)
+        }
+        for (name, announced, loaded) in [
+            ("extracted_count", event.extractedCount, counts.extracted), ("valid_count", event.validCount, counts.valid),
+            ("invalid_count", event.invalidCount, counts.invalid),
+        ] where announced != nil && announced != loaded {
+            logger.warning("announced count differs from the file; recording the file's", metadata: [
+                "run_id": "\(runID)", "count": "\(name)", "announced": "\(announced!)", "loaded": "\(loaded)",
+            ])
+        }
+
+        var loaded = RunEvent(runID: runID, status: .uploading)
+        loaded.extractedCount = counts.extracted
+        loaded.validCount = counts.valid
+        loaded.invalidCount = counts.invalid
+        loaded.loadFinishedAt = ISO8601.string(from: clock.now())
+        try await database.recordEvent(loaded, now: clock.now(), loadedFingerprint: fingerprint)
+        metadata["rows"] = "\(counts.extracted + counts.valid + counts.invalid)"
+        logger.info("run loaded; uploading", metadata: metadata)
+        if let sourceID = event.sourceID {
+            try await registry.markSucceeded(sourceID, runID: runID, at: loaded.loadFinishedAt!)
+        }
+
+        // One inline attempt; on failure the run is `upload_pending` and the retry service
+        // takes over. Only a database failure propagates (the delivery is then retried).
+        _ = try await upload.attempt(runID)
+    }
+
+    /// The built-in source's run (or a connector's under the users contract): its three files
+    /// into `raw_users`, `processed_users` and `invalid_users`.
+    private func loadUsers(_ files: RunFiles) async throws -> (extracted: Int, valid: Int, invalid: Int) {
+        let runID = files.runID
         let raw = try await loader.load(files.raw, into: .raw, runID: runID, now: clock.now())
         let processed = try await loader.load(files.processed, into: .processed, runID: runID, now: clock.now())
         let invalid = try await loader.load(files.deadLetter, into: .invalid, runID: runID, now: clock.now())
@@ -206,27 +248,19 @@ public struct SaverService: Service, RunHandler {
                 "rows_per_s": "\(Int(result.rowsPerSecond))",
             ])
         }
-        for (name, announced, loaded) in [
-            ("extracted_count", event.extractedCount, raw.rows), ("valid_count", event.validCount, processed.rows),
-            ("invalid_count", event.invalidCount, invalid.rows),
-        ] where announced != nil && announced != loaded {
-            logger.warning("announced count differs from the file; recording the file's", metadata: [
-                "run_id": "\(runID)", "count": "\(name)", "announced": "\(announced!)", "loaded": "\(loaded)",
-            ])
+        return (raw.rows, processed.rows, invalid.rows)
+    }
+
+    /// A connector's run of another dataset: its valid records into the dataset's table
+    /// (derived from the run's contract); the raw file and the DLQ stay files, uploaded and counted.
+    private func loadDataset(_ files: RunFiles, manifest: RunManifest) async throws -> (extracted: Int, valid: Int, invalid: Int) {
+        let table = DatasetTable(dataset: manifest.dataset, contract: manifest.contract)
+        let valid = try await loader.load(files.processed, into: table, runID: files.runID, now: clock.now())
+        let (extracted, invalid) = try await fileScans.run {
+            (try LineReader.countLines(path: files.raw.path), try LineReader.countLines(path: files.deadLetter.path))
         }
-
-        var loaded = RunEvent(runID: runID, status: .uploading)
-        loaded.extractedCount = raw.rows
-        loaded.validCount = processed.rows
-        loaded.invalidCount = invalid.rows
-        loaded.loadFinishedAt = ISO8601.string(from: clock.now())
-        try await database.recordEvent(loaded, now: clock.now(), loadedFingerprint: fingerprint)
-        metadata["rows"] = "\(raw.rows + processed.rows + invalid.rows)"
-        logger.info("run loaded; uploading", metadata: metadata)
-
-        // One inline attempt; on failure the run is `upload_pending` and the retry service
-        // takes over. Only a database failure propagates (the delivery is then retried).
-        _ = try await upload.attempt(runID)
+        logger.info("loaded \(table.name)", metadata: ["run_id": "\(files.runID)", "rows": "\(valid)", "connector": "\(manifest.connector)"])
+        return (extracted, valid, invalid)
     }
 
     /// An upstream stage at work (`extracting` with the users fetched so far, `transforming`):
@@ -265,6 +299,7 @@ public struct SaverService: Service, RunHandler {
             failed.rawFile = files.raw.path
         }
         try await database.recordEvent(failed, now: clock.now())
+        if let sourceID = event.sourceID { try await registry.markFailed(sourceID, reason: failed.error!) }
         logger.error("run failed upstream; recorded", metadata: ["run_id": "\(event.runID)", "error": "\(failed.error!)"])
     }
 
@@ -275,7 +310,9 @@ public struct SaverService: Service, RunHandler {
         failed.error = "saver: \(error)"
         failed.setFailure(SaverFailures.classify(error))
         failed.retryRequest = event.retryRequest
+        failed.sourceID = event.sourceID
         try await database.recordEvent(failed, now: clock.now())
+        if let sourceID = event.sourceID { try await registry.markFailed(sourceID, reason: failed.error!) }
         logger.error("run failed: \(failed.failureKind!.rawValue) cause (\(failed.failureCode!))", metadata: [
             "run_id": "\(event.runID)", "error": "\(error)",
         ])

@@ -1,4 +1,5 @@
 public import ETLCore
+import Contracts
 import Foundation
 public import Handoff
 public import Logging
@@ -172,7 +173,7 @@ public final class TransformerService: Service, RunHandler {
         if try await !executor.run({ RunTransformer.isTransformed(files) }) {
             await reportTransforming(event, startedAt: started)
         }
-        let transformer = self.transformer
+        let transformer = try await executor.run { [self] in try self.transformer(for: files) }
         let (result, fingerprint) = try await executor.run { (try transformer.transform(files), files.outputFingerprint()) }
         let finished = clock.now()
 
@@ -211,6 +212,20 @@ public final class TransformerService: Service, RunHandler {
         case (true, false):
             logger.info("run \(event.runID) already transformed and announced: \(counts); nothing to do", metadata: metadata)
         }
+    }
+
+    /// The users transformer for a run of the built-in source or of a connector under the users
+    /// contract; for any other connector's run, one for the contract in its manifest, with the lookups that contract names (relative files
+    /// next to `DEPARTMENTS_CSV`), read now so a bad reference file fails the run at once.
+    func transformer(for files: RunFiles) throws -> RunTransformer {
+        guard let manifest = try RunManifest.read(files) else { return transformer }
+        guard let contract = manifest.contract else {
+            return RunTransformer(validator: RecordValidator(contract: Contract(name: manifest.dataset, fields: []), lookups: [:]))
+        }
+        // The users contract's age range and departments are this stage's configuration.
+        if contract.name == Contract.usersName { return transformer }
+        let lookups = try LookupTables.load(for: contract, relativeTo: configuration.departmentsCSV.deletingLastPathComponent())
+        return RunTransformer(validator: RecordValidator(contract: contract, lookups: lookups))
     }
 
     /// The ledger shows the run `transforming` while it is (the saver records what comes on
