@@ -92,6 +92,12 @@ let package = Package(
             "ETLCore",
             .product(name: "CSV", package: "CSV.swift"),
         ]),
+        // Running connectors for the extractor: requests, schedules, dry runs, discovery.
+        .target(name: "ConnectorRuns", dependencies: [
+            "ConnectorSources", "Connectors", "Contracts", "Extraction", "Handoff", "Transformation", "PipelineSchema", "ETLCore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "Transformation", dependencies: [
             "ETLCore", "Handoff", "Contracts",
             .product(name: "Logging", package: "swift-log"),

@@ -78,6 +78,18 @@ public struct RunFiles: Sendable {
         return RunID(String(name.dropFirst("records_".count).dropLast(".jsonl".count)))
     }
 
+    /// The run id of the second `date` falls in, or of the first later second whose raw file
+    /// does not exist yet: a new run never takes the id of an existing run (a restart in the
+    /// same second as the previous run's end, two runs started in one second).
+    public static func unusedRunID(at date: Date, dataDirectory: URL) -> RunID {
+        var second = date
+        while FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: RunID(date: second)).raw.path)
+            || FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: RunID(date: second)).manifest.path) {
+            second = second.addingTimeInterval(1)
+        }
+        return RunID(date: second)
+    }
+
     /// Creates every directory a stage writes to.
     public static func createDirectories(under data: URL) throws {
         for directory in [rawDirectory(data), processedDirectory(data), deadLetterDirectory(data), stateDirectory(data)] {

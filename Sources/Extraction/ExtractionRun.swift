@@ -176,14 +176,8 @@ public struct Extraction: Sendable {
             logger.notice("resuming run \(checkpoint.runID) at skip=\(checkpoint.fetched) (attempt \(checkpoint.attempt))")
             return checkpoint
         }
-        var now = clock.now()
-        // A run id is a UTC second: a new run never takes the id of a run whose raw file
-        // exists (a restart in the same second as the previous run's end).
-        while FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: RunID(date: now)).raw.path) {
-            now = now.addingTimeInterval(1)
-        }
         let checkpoint = ExtractionCheckpoint(
-            runID: RunID(date: now), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: ISO8601.string(from: clock.now()))
+            runID: RunFiles.unusedRunID(at: clock.now(), dataDirectory: dataDirectory), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: ISO8601.string(from: clock.now()))
         try checkpoints.save(checkpoint)
         logger.info("starting run \(checkpoint.runID) from \(configuration.sourceURL.absoluteString)")
         return checkpoint
