@@ -88,7 +88,7 @@ public final class CurlHTTPClient: Sendable {
     /// requested URL's own host:port. Redirects anywhere else are refused.
     public let allowedRedirectHosts: Set<String>
     public static let maximumRedirects = 5
-    private let pool: HandlePool
+    let pool: HandlePool
 
     public init(userAgent: String = "swift-etl-extractor/1.0", maxBodyBytes: Int = 64 << 20, allowedRedirectHosts: Set<String> = []) {
         _ = curlGlobalInit
@@ -191,13 +191,13 @@ public final class CurlHTTPClient: Sendable {
         return (HTTPResponse(status: context.status, headers: context.headers, body: context.body), redirect)
     }
 
-    private static func milliseconds(_ seconds: Double) -> Int {
+    static func milliseconds(_ seconds: Double) -> Int {
         guard seconds.isFinite, seconds > 0 else { return 1 }
         return Int(min(seconds * 1000, Double(Int32.max)).rounded(.up))
     }
 }
 
-private func monotonicSeconds() -> Double {
+func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
@@ -228,7 +228,7 @@ struct URLOrigin: Equatable {
 }
 
 /// What the C callbacks fill in, reached through an `Unmanaged` pointer.
-private final class TransferContext {
+final class TransferContext {
     let limit: Int
     var body: [UInt8] = []
     var headers: [String: String] = [:]
@@ -255,7 +255,7 @@ private final class TransferContext {
     }
 }
 
-private let curlWriteBody: ccurl_write_callback = { pointer, size, count, userdata in
+let curlWriteBody: ccurl_write_callback = { pointer, size, count, userdata in
     guard let userdata else { return 0 }
     let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
     let length = size * count
@@ -270,7 +270,7 @@ private let curlWriteBody: ccurl_write_callback = { pointer, size, count, userda
     return length
 }
 
-private let curlWriteHeader: ccurl_write_callback = { pointer, size, count, userdata in
+let curlWriteHeader: ccurl_write_callback = { pointer, size, count, userdata in
     guard let userdata else { return 0 }
     let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
     let length = size * count
@@ -282,7 +282,7 @@ private let curlWriteHeader: ccurl_write_callback = { pointer, size, count, user
 }
 
 /// Idle easy handles, so sequential requests reuse connections; one handle is never used by two threads at once.
-private final class HandlePool: Sendable {
+final class HandlePool: Sendable {
     /// Easy handles are plain C pointers; the pool hands each to one thread at a time.
     private struct Idle: @unchecked Sendable {
         var handles: [UnsafeMutableRawPointer] = []

@@ -11,8 +11,8 @@ public protocol HTTPFetching: Sendable {
 
 /// libcurl on a thread of its own (a transfer blocks until the answer or the timeout).
 public struct CurlSource: HTTPFetching {
-    private let client: CurlHTTPClient
-    private let executor = BlockingExecutor(label: "extractor.http")
+    let client: CurlHTTPClient
+    let executor = BlockingExecutor(label: "extractor.http")
 
     /// `allowedRedirectHosts`: where a redirect may lead besides the source's own host:port.
     public init(allowedRedirectHosts: Set<String> = []) {
