@@ -11,7 +11,8 @@ public protocol HTTPFetching: Sendable {
 
 /// libcurl on a thread of its own (a transfer blocks until the answer or the timeout).
 public struct CurlSource: HTTPFetching {
-    private let client: CurlHTTPClient
+    /// Internal, not private: the extensions adding other kinds of request use it too.
+    let client: CurlHTTPClient
     private let executor = BlockingExecutor(label: "extractor.http")
 
     /// `allowedRedirectHosts`: where a redirect may lead besides the source's own host:port.
