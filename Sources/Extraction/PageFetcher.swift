@@ -11,6 +11,7 @@ public protocol HTTPFetching: Sendable {
 
 /// libcurl on a thread of its own (a transfer blocks until the answer or the timeout).
 public struct CurlSource: HTTPFetching {
+    /// Internal, not private: the extensions adding other kinds of request use them too.
     let client: CurlHTTPClient
     let executor = BlockingExecutor(label: "extractor.http")
 
