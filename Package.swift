@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "api", targets: ["api"]),
         .executable(name: "fixture-source", targets: ["fixture-source"]),
         .executable(name: "etl-seed", targets: ["etl-seed"]),
+        .executable(name: "etlctl", targets: ["etlctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -81,7 +82,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "ConnectorSources", dependencies: [
-            "Connectors", "Extraction", "CurlHTTP", "ETLCore",
+            "Connectors", "Extraction", "CurlHTTP", "ETLCore", "PipelineSchema",
             .product(name: "CSV", package: "CSV.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -135,7 +136,7 @@ let package = Package(
 
         // MARK: Executables (parse arguments, read configuration, run services)
         .executableTarget(name: "extractor", dependencies: [
-            "Extraction", "ETLCore", "ETLCommandLine", "Handoff",
+            "Extraction", "ETLCore", "ETLCommandLine", "Handoff", "ConnectorRuns", "ConnectorSources", "Connectors", "Loading",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -155,6 +156,13 @@ let package = Package(
             "ResultsAPI", "ETLCore", "ETLCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Manages connectors: create, list, show, update, delete, check, discover, run.
+        .executableTarget(name: "etlctl", dependencies: [
+            "ConnectorRuns", "ConnectorSources", "Connectors", "Contracts", "Loading", "Transformation", "Handoff", "Extraction",
+            "ETLCore", "ETLCommandLine", "PipelineSchema",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Development tool: fills a database with generated runs for API benchmarks and demos.
         .executableTarget(name: "etl-seed", dependencies: [

@@ -74,6 +74,8 @@ commands:
   down             stop everything `up` started (SIGTERM, then SIGKILL after STOP_TIMEOUT s)
   status           what runs, on which ports, and the latest run
   logs [service]   follow logs/<service>.log (all logs without a service)
+  etlctl ARGS      run etlctl against the running stack (its Redis, its event key), e.g.
+                   scripts/local-stack.sh etlctl connectors list
 
 services: redis sshd fixture-source extractor transformer saver api
 knobs (environment): REDIS_PORT=6379 SSHD_PORT=2222 FIXTURE_PORT=8090 FIXTURE_USERS=1000
@@ -521,6 +523,20 @@ cmd_logs() {
     exec tail -n 50 -F "${LOG_DIR}/${service}.log"
 }
 
+# etlctl with what the stack gave the stages: its Redis URL and, unless .env or the
+# environment sets one, its event key (run requests are signed like run events).
+cmd_etlctl() {
+    [[ -f "$STACK_ENV" ]] || die "the stack is not up (scripts/local-stack.sh up)"
+    local bin redis key
+    bin="$(sed -n 's/^BIN_DIR=//p' "$STACK_ENV")"
+    redis="$(sed -n 's/^REDIS_URL=//p' "$STACK_ENV")"
+    [[ -x "${bin}/etlctl" ]] || die "${bin}/etlctl is not built (swift build --product etlctl)"
+    key="${EVENT_HMAC_KEY:-}"
+    [[ -z "$key" && ! -f .env ]] || key="${key:-$(sed -n 's/^EVENT_HMAC_KEY=//p' .env 2>/dev/null)}"
+    [[ -n "$key" ]] || key="$(cat "${RUN_DIR}/secrets/event-hmac-key")"
+    REDIS_URL="$redis" EVENT_HMAC_KEY="$key" exec "${bin}/etlctl" "$@"
+}
+
 main() {
     (($# > 0)) || { usage >&2; exit 2; }
     local command="$1"; shift
@@ -531,6 +547,7 @@ main() {
         down) cmd_down ;;
         status) cmd_status ;;
         logs) cmd_logs "$@" ;;
+        etlctl) cmd_etlctl "$@" ;;
         -h | --help | help) usage ;;
         *) usage >&2; die "unknown command: $command" ;;
     esac

@@ -87,7 +87,7 @@ actor ValidatingSink: RecordSink {
                 report.invalid += 1
                 if report.firstErrors.count < keepErrors {
                     let reasons = verdict.failures.map { "\($0.code.rawValue): \($0.message)" }.joined(separator: "; ")
-                    report.firstErrors.append("record \(report.records) (\(position)): \(reasons)")
+                    report.firstErrors.append("record \(report.records) (in the batch from \(position)): \(reasons)")
                 }
             }
         }

@@ -32,7 +32,7 @@ public enum FieldInference {
         guard records > 0 else { return [] }
         return order.map { name in
             let seen = types[name] ?? []
-            let type = seen.count == 1 ? seen.first! : (seen == ["integer", "number"] ? "number" : "mixed")
+            let type = seen.isEmpty ? "null" : seen.count == 1 ? seen.first! : (seen == ["integer", "number"] ? "number" : "mixed")
             return InferredField(name: name, type: type, nullShare: Double(records - (present[name] ?? 0)) / Double(records))
         }
     }

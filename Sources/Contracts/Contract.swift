@@ -169,6 +169,22 @@ public struct ContractField: Sendable, Equatable, Codable {
             code: try container.decodeIfPresent(String.self, forKey: .code))
     }
 
+    /// Only what differs from the defaults, so a stored or printed contract reads like its source.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encodeIfPresent(type, forKey: .type)
+        if required { try container.encode(true, forKey: .required) }
+        if notBlank { try container.encode(true, forKey: .notBlank) }
+        try container.encodeIfPresent(minimum, forKey: .minimum)
+        try container.encodeIfPresent(maximum, forKey: .maximum)
+        try container.encodeIfPresent(format, forKey: .format)
+        try container.encodeIfPresent(allowed, forKey: .allowed)
+        try container.encodeIfPresent(lookup, forKey: .lookup)
+        try container.encodeIfPresent(column, forKey: .column)
+        try container.encodeIfPresent(code, forKey: .code)
+    }
+
     public var pathComponents: [String] { name.split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
     var topLevelKey: String { pathComponents[0] }
     /// The last path component in snake case (`firstName` → `first_name`): the stem of codes.

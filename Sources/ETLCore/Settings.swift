@@ -180,6 +180,7 @@ extension Settings {
         ("transformer", TransformerConfiguration.settings),
         ("saver", SaverConfiguration.settings),
         ("api", APIConfiguration.settings),
+        ("etlctl", ConnectorToolConfiguration.settings),
     ]
 
     /// Every variable some executable reads, each once, in the executables' order.

@@ -75,11 +75,13 @@ public struct ExtractorConfiguration: ExecutableConfiguration {
     /// `SOURCE_ALLOWED_REDIRECT_HOSTS`: hosts (`host` or `host:port`, comma-separated) a
     /// redirect from `SOURCE_URL` may lead to; a redirect to any other host:port is refused.
     public var allowedRedirectHosts: Set<String>
+    /// `DATABASE_PATH`: the connector registry (`data_sources`) whose runs the extractor makes.
+    public var databasePath: String
 
     public static let settings: [any ConfigurationVariable] = CommonConfiguration.settings + [
         Settings.sourceURL, Settings.sourcePageSize, Settings.httpTimeoutSeconds, Settings.extractSchedule,
         Settings.extractOnStart, Settings.circuitBreakerThreshold, Settings.circuitBreakerCooldownSeconds,
-        Settings.sourceAllowedRedirectHosts,
+        Settings.sourceAllowedRedirectHosts, Settings.databasePath,
     ]
 
     public init(
@@ -89,8 +91,10 @@ public struct ExtractorConfiguration: ExecutableConfiguration {
         extractOnStart: Bool = Settings.extractOnStart.defaultValue,
         circuitBreakerThreshold: Int = Settings.circuitBreakerThreshold.defaultValue,
         circuitBreakerCooldownSeconds: Double = Settings.circuitBreakerCooldownSeconds.defaultValue,
-        allowedRedirectHosts: Set<String> = Settings.sourceAllowedRedirectHosts.defaultValue
+        allowedRedirectHosts: Set<String> = Settings.sourceAllowedRedirectHosts.defaultValue,
+        databasePath: String = Settings.databasePath.defaultValue
     ) {
+        self.databasePath = databasePath
         self.common = common
         self.sourceURL = sourceURL
         self.pageSize = pageSize
@@ -112,6 +116,7 @@ public struct ExtractorConfiguration: ExecutableConfiguration {
         circuitBreakerThreshold = try source.read(Settings.circuitBreakerThreshold)
         circuitBreakerCooldownSeconds = try source.read(Settings.circuitBreakerCooldownSeconds)
         allowedRedirectHosts = try source.read(Settings.sourceAllowedRedirectHosts)
+        databasePath = try source.read(Settings.databasePath)
     }
 }
 
@@ -136,6 +141,11 @@ public struct TransformerConfiguration: ExecutableConfiguration {
     public init(_ source: ConfigurationSource) throws(ConfigurationError) {
         common = try CommonConfiguration(source)
         departmentsCSV = try source.read(Settings.departmentsCSV)
+        ageRange = try Self.ageRange(source)
+    }
+
+    /// `AGE_MIN`...`AGE_MAX`, refused when the bounds are the wrong way round.
+    static func ageRange(_ source: ConfigurationSource) throws(ConfigurationError) -> ClosedRange<Double> {
         let minimum = try source.read(Settings.ageMin)
         let maximum = try source.read(Settings.ageMax)
         guard minimum <= maximum else {
@@ -143,7 +153,29 @@ public struct TransformerConfiguration: ExecutableConfiguration {
                 variable: Settings.ageMax.name, value: String(maximum),
                 expected: "a value not below \(Settings.ageMin.name) (\(minimum))")
         }
-        ageRange = Double(minimum)...Double(maximum)
+        return Double(minimum)...Double(maximum)
+    }
+}
+
+/// `etlctl`: the registry it manages, the Redis it hands run requests to, and what a dry run
+/// needs to check records as the transformer would (the users contract's settings).
+public struct ConnectorToolConfiguration: ExecutableConfiguration {
+    public var common: CommonConfiguration
+    public var databasePath: String
+    public var departmentsCSV: URL
+    public var ageRange: ClosedRange<Double>
+    public var httpTimeoutSeconds: Double
+
+    public static let settings: [any ConfigurationVariable] = CommonConfiguration.settings + [
+        Settings.databasePath, Settings.departmentsCSV, Settings.ageMin, Settings.ageMax, Settings.httpTimeoutSeconds,
+    ]
+
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
+        common = try CommonConfiguration(source)
+        databasePath = try source.read(Settings.databasePath)
+        departmentsCSV = try source.read(Settings.departmentsCSV)
+        ageRange = try TransformerConfiguration.ageRange(source)
+        httpTimeoutSeconds = try source.read(Settings.httpTimeoutSeconds)
     }
 }
 

@@ -1,7 +1,11 @@
 import ArgumentParser
 import ETLCommandLine
 import ETLCore
+import ConnectorRuns
+import ConnectorSources
+import Connectors
 import Extraction
+import Loading
 import Foundation
 import Handoff
 import Logging
@@ -39,9 +43,13 @@ struct ExtractorCommand: AsyncParsableCommand {
         let service = ExtractorService(
             mode: once ? .once : .daily, configuration: configuration, clock: clock, logger: logger, makeExtraction: makeExtraction)
         // `--once`: the group ends when the run does; its failure is the command's exit status.
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if !once {
+            services.append(.init(service: try await connectorRuns(configuration, queue: queue, breaker: breaker, clock: clock, logger: logger)))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch let error as ExtractionLockError {
@@ -53,5 +61,28 @@ struct ExtractorCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("extractor: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// The registered connectors' runs, requested by `etlctl`, the api or their schedules.
+    private func connectorRuns(
+        _ configuration: ExtractorConfiguration, queue: any RunEventQueue, breaker: CircuitBreaker, clock: any PipelineClock, logger: Logger
+    ) async throws -> ConnectorRunService {
+        let database: PipelineDatabase
+        do {
+            database = try await PipelineDatabase.open(path: configuration.databasePath)
+        } catch {
+            logger.critical("cannot open the connector registry", metadata: ["path": "\(configuration.databasePath)", "error": "\(error)"])
+            throw ExitCode(1)
+        }
+        let http = CurlSource()
+        let context = SourceContext(http: http, downloads: http, retry: configuration.common.retry,
+                                    timeoutSeconds: configuration.httpTimeoutSeconds, clock: clock, logger: logger, breaker: breaker)
+        let runner = ConnectorRunner(
+            catalog: .product, registry: ConnectorRegistry(database: database.pool, clock: clock), queue: queue, context: context,
+            dataDirectory: configuration.common.dataDirectory, clock: clock, logger: logger)
+        let requests = requireValid(Settings.redisURL, configuration.common.redisURL, expected: "a URL the Redis client accepts") {
+            try RedisRunRequestQueue(url: configuration.common.redisURL, eventKey: configuration.common.eventKey, logger: logger)
+        }
+        return ConnectorRunService(runner: runner, requests: requests, clock: clock, logger: logger)
     }
 }
