@@ -258,6 +258,60 @@ import TestSupport
         }
     }
 
+    @Test func aNextLinkToAnotherHostIsNotFollowed() async throws {
+        try await withServer { server in
+            let sink = RESTCollectingSink()
+            let source = try makeSource(["endpoint": .string("\(server.baseURL)/link-away"), "pagination": .string("link_header")])
+            let error = try #require(await connectorError { _ = try await source.read(after: nil, into: sink) })
+            #expect(error.kind == .fetch)
+            #expect(error.message.contains("on another host"))
+            #expect(ids(await sink.records) == [1])
+            #expect(server.requests == ["/link-away"])
+        }
+    }
+
+    @Test func aCancelledReadStopsBeforeTheNextPage() async throws {
+        try await withServer { server in
+            let source = try makeSource([
+                "endpoint": .string("\(server.baseURL)/limit-skip"), "pagination": .string("limit_skip"),
+                "records_path": .string("data.items"), "total_path": .string("meta.total"),
+            ])
+            await #expect(throws: CancellationError.self) {
+                _ = try await source.read(after: nil, into: CancellingSink())
+            }
+            #expect(server.requests.count == 1)
+        }
+    }
+
+    // MARK: The HTTP client's requests (through CurlSource: a blocking call must not hold the test's thread)
+
+    @Test func a307RepeatsThePostAndA303ContinuesAsAGet() async throws {
+        try await withServer { server in
+            let http = CurlSource()
+            let body = Array(#"{"q":"x"}"#.utf8)
+            let repeated = try await http.send(
+                HTTPRequest(method: "POST", url: "\(server.baseURL)/moved-307", headers: ["Content-Type": "application/json"], body: body),
+                timeoutSeconds: 10)
+            #expect(String(decoding: repeated.body, as: UTF8.self) == #"[{"id":1,"received":{"q":"x"},"type":"application/json"}]"#)
+            let continued = try await http.send(
+                HTTPRequest(method: "POST", url: "\(server.baseURL)/moved-303", headers: ["Authorization": "Bearer t"], body: body),
+                timeoutSeconds: 10)
+            #expect(String(decoding: continued.body, as: UTF8.self) == #"[{"method":"GET","auth":"Bearer t"}]"#)
+            #expect(server.requests == ["/moved-307", "/search", "/moved-303", "/echo-request"])
+        }
+    }
+
+    @Test func credentialsStayWithTheirHostAcrossRedirects() async throws {
+        try await withServer { server in
+            let request = HTTPRequest(url: "\(server.baseURL)/to-localhost", headers: ["Authorization": "Bearer t"])
+            await #expect(throws: HTTPClientError.redirectRefused(url: request.url, location: "http://localhost:\(server.port)/echo-request")) {
+                try await CurlSource().send(request, timeoutSeconds: 10)
+            }
+            let response = try await CurlSource(allowedRedirectHosts: ["localhost"]).send(request, timeoutSeconds: 10)
+            #expect(String(decoding: response.body, as: UTF8.self) == #"[{"method":"GET","auth":"none"}]"#)
+        }
+    }
+
     // MARK: Check, discover, config
 
     @Test func checkAsksForTheSmallestPage() async throws {
@@ -318,10 +372,12 @@ private func makeSource(
     _ values: [String: ConfigValue], environment: [String: String] = [:], clock: TestClock = TestClock(), batchSize: Int = 1000
 ) throws -> RESTSource {
     let config = try RESTSource.schema.validate(values, connector: "shop")
+    var logger = Logger(label: "rest-source-tests")
+    logger.logLevel = .error  // the retries' warnings are expected here
     let context = SourceContext(
         secrets: SecretResolver(environment: environment), http: CurlSource(), downloads: NoDownloads(),
         retry: RetryPolicy(maxRetries: 2, baseSeconds: 1, factor: 2), timeoutSeconds: 10, clock: clock,
-        logger: Logger(label: "rest-source-tests"), batchSize: batchSize)
+        logger: logger, batchSize: batchSize)
     return try RESTSource(config: config, context: context)
 }
 
@@ -361,6 +417,13 @@ private actor RESTCollectingSink: RecordSink {
     var records: [[UInt8]] { batches.flatMap(\.records) }
     var batchSizes: [Int] { batches.map(\.records.count) }
     var positions: [String] { batches.map(\.position) }
+}
+
+/// Cancels the reading task when the first batch arrives.
+private struct CancellingSink: RecordSink {
+    func write(_ records: [[UInt8]], position: String) async throws {
+        withUnsafeCurrentTask { $0?.cancel() }
+    }
 }
 
 private struct SinkIsFull: Error {}

@@ -102,6 +102,17 @@ final class RESTTestAPI: Sendable {
             }
             return Self.json("[{\"id\":1},{\"id\":2}]")
         }
+        router.post("moved-307") { _, _ in Self.redirect(.temporaryRedirect, to: "/search") }
+        router.post("moved-303") { _, _ in Self.redirect(.seeOther, to: "/echo-request") }
+        router.get("to-localhost") { _, _ in Self.redirect(.found, to: "http://localhost:\(self.port)/echo-request") }
+        router.get("echo-request") { request, _ in
+            Self.json("[{\"method\":\"\(request.method)\",\"auth\":\"\(Self.header("authorization", in: request) ?? "none")\"}]")
+        }
+        router.get("link-away") { _, _ in
+            var response = Self.json("[{\"id\":1}]")
+            response.headers[.init("Link")!] = "<http://localhost:\(self.port)/link>; rel=\"next\""
+            return response
+        }
         router.get("not-json") { _, _ in Self.json("<html>oops</html>") }
         router.get("wrong-shape") { _, _ in Self.json("{\"data\":{\"items\":{\"id\":1}}}") }
     }
@@ -167,6 +178,10 @@ final class RESTTestAPI: Sendable {
 
     private static func guarded(_ allowed: Bool) -> Response {
         allowed ? json("[{\"id\":1}]") : Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: "{\"message\":\"bad credentials\"}")))
+    }
+
+    private static func redirect(_ status: HTTPResponse.Status, to location: String) -> Response {
+        Response(status: status, headers: [.location: location])
     }
 
     private static func json(_ text: String) -> Response {
