@@ -78,7 +78,7 @@ public struct PostgresSource: RecordSource {
     public func read(after state: IncrementalState?, into sink: any RecordSink) async throws -> IncrementalState? {
         let start = try cursorColumn.flatMap { column throws(ConnectorError) in try startingPoint(state, column: column) }
         return try await withConnection { connection in
-            let columns = try await describe(on: connection)
+            let columns = try await describe(on: connection, rowsRead: 0)
             let cursor = try await cursorType(in: columns, on: connection)
             let query = PostgresSQL.read(object, columns: columns, cursor: cursor.map { (column: $0.column, after: start) })
             var last = start
@@ -148,11 +148,12 @@ public struct PostgresSource: RecordSource {
     // MARK: - Describing
 
     /// The object's columns, from the one all-NULL row of `PostgresSQL.describe`.
-    private func describe(_ object: PostgresObject? = nil, on connection: PostgresConnection) async throws -> [PostgresColumn] {
+    /// `rowsRead`: 0 when describing starts a read, so its errors say no row was read yet.
+    private func describe(_ object: PostgresObject? = nil, on connection: PostgresConnection, rowsRead: Int? = nil) async throws -> [PostgresColumn] {
         let object = object ?? self.object
-        let rows = try await run(PostgresSQL.describe(object), on: connection, object: object, rowsRead: nil)
+        let rows = try await run(PostgresSQL.describe(object), on: connection, object: object, rowsRead: rowsRead)
         var iterator = rows.makeAsyncIterator()
-        guard let row = try await next(&iterator, object: object, rowsRead: nil) else { return [] }
+        guard let row = try await next(&iterator, object: object, rowsRead: rowsRead) else { return [] }
         return row.map { PostgresColumn(name: $0.columnName, dataType: $0.dataType) }
     }
 
