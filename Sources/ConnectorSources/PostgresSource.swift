@@ -91,8 +91,9 @@ public struct PostgresSource: RecordSource {
 
     // MARK: - Reading
 
-    /// Streams the rows of `query` to `sink` in batches of `batchSize`, handing each row's
-    /// cursor text to `cursorSeen` once the batch holding it was written.
+    /// Streams the rows of `query` to `sink` in batches of `batchSize`. After each batch is
+    /// written, `cursorSeen` gets the last non-NULL cursor text read so far: the state may
+    /// only move past rows the sink has.
     private func stream(_ query: PostgresQuery, on connection: PostgresConnection, into sink: any RecordSink,
                         cursorSeen: (String?) -> Void) async throws {
         var encoder = PostgresRowEncoder(cursorColumn: cursorColumn)
