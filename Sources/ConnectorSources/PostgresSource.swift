@@ -78,7 +78,7 @@ public struct PostgresSource: RecordSource {
     public func read(after state: IncrementalState?, into sink: any RecordSink) async throws -> IncrementalState? {
         let start = try cursorColumn.flatMap { column throws(ConnectorError) in try startingPoint(state, column: column) }
         return try await withConnection { connection in
-            let columns = try await describe(on: connection)
+            let columns = try await describe(on: connection, rowsRead: 0)
             let cursor = try await cursorType(in: columns, on: connection)
             let query = PostgresSQL.read(object, columns: columns, cursor: cursor.map { (column: $0.column, after: start) })
             var last = start
@@ -91,8 +91,9 @@ public struct PostgresSource: RecordSource {
 
     // MARK: - Reading
 
-    /// Streams the rows of `query` to `sink` in batches of `batchSize`, handing each row's
-    /// cursor text to `cursorSeen` once the batch holding it was written.
+    /// Streams the rows of `query` to `sink` in batches of `batchSize`. After each batch is
+    /// written, `cursorSeen` gets the last non-NULL cursor text read so far: the state may
+    /// only move past rows the sink has.
     private func stream(_ query: PostgresQuery, on connection: PostgresConnection, into sink: any RecordSink,
                         cursorSeen: (String?) -> Void) async throws {
         var encoder = PostgresRowEncoder(cursorColumn: cursorColumn)
@@ -148,11 +149,12 @@ public struct PostgresSource: RecordSource {
     // MARK: - Describing
 
     /// The object's columns, from the one all-NULL row of `PostgresSQL.describe`.
-    private func describe(_ object: PostgresObject? = nil, on connection: PostgresConnection) async throws -> [PostgresColumn] {
+    /// `rowsRead`: 0 when describing starts a read, so its errors say no row was read yet.
+    private func describe(_ object: PostgresObject? = nil, on connection: PostgresConnection, rowsRead: Int? = nil) async throws -> [PostgresColumn] {
         let object = object ?? self.object
-        let rows = try await run(PostgresSQL.describe(object), on: connection, object: object, rowsRead: nil)
+        let rows = try await run(PostgresSQL.describe(object), on: connection, object: object, rowsRead: rowsRead)
         var iterator = rows.makeAsyncIterator()
-        guard let row = try await next(&iterator, object: object, rowsRead: nil) else { return [] }
+        guard let row = try await next(&iterator, object: object, rowsRead: rowsRead) else { return [] }
         return row.map { PostgresColumn(name: $0.columnName, dataType: $0.dataType) }
     }
 

@@ -160,7 +160,21 @@ import Testing
         }
         #expect(error.kind == .fetch)
         #expect(error.message.contains("division by zero") && error.message.contains("22012"))
-        #expect(error.position?.hasPrefix("after row") == true)
+        #expect(error.position == "after row \(await sink.records.count)")
+    }
+
+    @Test func theSinksErrorsAndCancellationPassThrough() async throws {
+        let database = try await PostgresTestDatabase.create([
+            "CREATE TABLE t (id int4)",
+            "INSERT INTO t SELECT generate_series(1, 50)",
+        ])
+        let source = try database.source(["table": .string("t")], batchSize: 10)
+        await #expect(throws: DiskFull.self) { try await source.read(after: nil, into: FailingSink()) }
+        let sink = CancellingSink()
+        await #expect(throws: CancellationError.self) {
+            try await Task { try await source.read(after: nil, into: sink) }.value
+        }
+        #expect(await sink.batches == 1)
     }
 
     @Test func aMissingCursorColumnIsAConfigurationError() async throws {
@@ -290,6 +304,22 @@ private struct NoHTTP: HTTPRequesting, HTTPDownloading {
     struct Unused: Error {}
     func send(_ request: HTTPRequest, timeoutSeconds: Double) async throws -> HTTPResponse { throw Unused() }
     func download(_ request: HTTPRequest, to file: URL, timeoutSeconds: Double) async throws -> HTTPResponse { throw Unused() }
+}
+
+private struct DiskFull: Error {}
+
+private struct FailingSink: RecordSink {
+    func write(_ records: [[UInt8]], position: String) async throws { throw DiskFull() }
+}
+
+/// Cancels the reading task on its first batch (a sink runs on the reader's task).
+private actor CancellingSink: RecordSink {
+    private(set) var batches = 0
+
+    func write(_ records: [[UInt8]], position: String) async throws {
+        batches += 1
+        withUnsafeCurrentTask { $0?.cancel() }
+    }
 }
 
 private actor PostgresCollectingSink: RecordSink {
