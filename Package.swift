@@ -111,7 +111,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "ResultsAPI", dependencies: [
-            "ETLCore", "PipelineSchema",
+            "ETLCore", "PipelineSchema", "Connectors", "ConnectorSources", "Contracts",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -35,6 +35,9 @@ public struct RunManifest: Codable, Sendable, Equatable {
         return valid ? nil : "a dataset name is 1 to 40 lower-case letters, digits or _, starting with a letter (got \"\(name)\")"
     }
 
+    /// The table a dataset other than users lands in (made by the saver, read by the api).
+    public static func tableName(ofDataset dataset: String) -> String { "dataset_" + dataset }
+
     /// The manifest of `files`' run, nil when it has none (the built-in users source).
     public static func read(_ files: RunFiles) throws -> RunManifest? {
         guard FileManager.default.fileExists(atPath: files.manifest.path) else { return nil }

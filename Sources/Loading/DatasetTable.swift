@@ -18,11 +18,10 @@ public struct DatasetTable: Sendable, Equatable {
         let kind: ColumnSource.MemberKind
     }
 
-    public static let prefix = "dataset_"
     public let dataset: String
     public let columns: [DataColumn]
 
-    public var name: String { Self.prefix + dataset }
+    public var name: String { RunManifest.tableName(ofDataset: dataset) }
 
     public init(dataset: String, contract: Contract?) {
         self.dataset = dataset

@@ -47,6 +47,8 @@ public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], apiToken: 
     let pages = ResponseCache<Page>()
     addRunRoutes(to: router, store: store, pages: pages, document: document)
     addUserRoutes(to: router, store: store, pages: pages, document: document)
+    addConnectorRoutes(to: router, store: store, document: document)
+    addDatasetRoutes(to: router, store: store, document: document)
     addServiceRoutes(to: router, store: store, metrics: metrics, document: document)
     addDashboardRoutes(to: router, chartJSPath: chartJSPath)
     return router
@@ -159,6 +161,8 @@ struct FormQuery: Sendable {
     }
 
     subscript(name: String) -> Substring? { values[name] }
+
+    var names: [String] { Array(values.keys) }
 
     private static func decode(_ raw: Substring) -> String {
         let spaced = raw.replacingOccurrences(of: "+", with: " ")

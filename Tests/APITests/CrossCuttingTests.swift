@@ -310,6 +310,7 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
             #expect(Set(paths.keys) == [
                 "/etl_runs", "/etl_runs/{id}", "/processed_users", "/invalid_users", "/stats", "/health", "/metrics",
                 "/openapi.json", "/", "/assets/dashboard.css", "/assets/dashboard.js", "/assets/chart.js",
+                "/connectors", "/connectors/{id}", "/datasets/{dataset}/records",
             ])
             #expect(paths.values.allSatisfy { Set($0.keys) == ["get"] })
             let parameters = try #require((document["components"] as? [String: Any])?["parameters"] as? [String: [String: Any]])
@@ -323,9 +324,13 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
             #expect(names("/invalid_users") == ["limit", "offset", "run_id", "error_code", "q"])
             #expect(names("/stats") == ["run_id"])
             #expect(names("/etl_runs/{id}") == ["id"])
+            #expect(names("/connectors") == ["skip", "limit"])
+            #expect(names("/connectors/{id}") == ["id"])
+            #expect(names("/datasets/{dataset}/records") == ["dataset", "run_id", "limit", "offset"])
             // Every documented path answers (no 404 route) with the statuses the document lists.
             for (path, operations) in paths where path != "/assets/chart.js" {
-                let uri = path.replacingOccurrences(of: "{id}", with: seeded.runID.timestamp)
+                let uri = path.replacingOccurrences(of: "{id}", with: path.hasPrefix("/connectors") ? "1" : seeded.runID.timestamp)
+                    .replacingOccurrences(of: "{dataset}", with: "shop_orders")
                 let responses = try #require((operations["get"] as? [String: Any])?["responses"] as? [String: Any])
                 try await client.execute(uri: uri, method: .get) { response in
                     #expect(responses.keys.contains(String(response.status.code)), "\(path) → \(response.status.code)")
