@@ -211,7 +211,7 @@ let package = Package(
         // Every JSON reader of the product against one reference parser (issue 9).
         .testTarget(name: "JSONReaderTests", dependencies: ["ETLCore", "Extraction", "Transformation", "Loading", "FixtureSource"]),
         .testTarget(name: "APITests", dependencies: [
-            "ResultsAPI", "Loading", "PipelineSchema", "Transformation", "FixtureSource", "ETLCore", "TestSupport",
+            "ResultsAPI", "Loading", "PipelineSchema", "Transformation", "FixtureSource", "ETLCore", "TestSupport", "Connectors", "Contracts",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
