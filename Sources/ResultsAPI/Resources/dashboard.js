@@ -286,6 +286,39 @@
   }
   var loaders = { runs: loadRuns, users: loadUsers, dlq: loadDLQ };
 
+  /// The registry (GET /connectors answers an envelope, not a bare array): every connector
+  /// with its status, last and next run; a few per deployment, so one page of 1000.
+  function loadConnectors() {
+    var table = $("connectors-table");
+    table.dataset.state = "loading";
+    return api("connectors", { limit: 1000 }).then(function (result) {
+      if (!result.ok || !result.data || !Array.isArray(result.data.connectors)) {
+        if (result.ok) result = { ok: false, status: 500, message: "unexpected answer (no connectors array)" };
+        showPanelError("connectors", table, 7, result, "connectors");
+        return;
+      }
+      $("connectors-msg").textContent = "";
+      var rows = result.data.connectors.map(renderConnector);
+      setRows(table, rows, 7, "No connectors registered (etlctl connectors create --file F).");
+      table.dataset.state = rows.length ? "ready" : "empty";
+      var total = result.data.total;
+      $("connectors-count").textContent = fmt.format(total) + (total === 1 ? " connector" : " connectors");
+    });
+  }
+
+  function renderConnector(connector) {
+    var status = String(connector.status || "").replace(/[^a-z_]/g, "");
+    return el("tr", { "data-connector": connector.name, "data-status": status }, [
+      td(text(connector.name), "mono"),
+      td(text(connector.type)),
+      td(text(connector.dataset), "mono"),
+      td(el("span", { className: "badge " + status, text: text(connector.status) })),
+      td(when(connector.last_run_at), "nowrap"),
+      td(connector.next_run_at ? when(connector.next_run_at) : "on demand", "nowrap"),
+      td(connector.status_reason ? String(connector.status_reason) : "", "err", connector.status_reason ? String(connector.status_reason) : null)
+    ]);
+  }
+
   function bindFilter(id, name) {
     $(id).addEventListener("change", function () {
       $(id).classList.toggle("active", $(id).value !== "");
@@ -494,7 +527,7 @@
   function loadAll() {
     $("last-updated").textContent = "Loading…";
     var statsDone = loadStats();
-    var tables = [loadRuns(), statsDone.then(function () { return loadUsers(); }),
+    var tables = [loadConnectors(), loadRuns(), statsDone.then(function () { return loadUsers(); }),
                   statsDone.then(function () { return loadDLQ(); })];
     return Promise.all(tables).then(function () {
       $("last-updated").textContent = "Updated " + new Date().toLocaleTimeString();
