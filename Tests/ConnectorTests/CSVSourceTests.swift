@@ -208,6 +208,27 @@ import Testing
         #expect(leftovers.isEmpty)
     }
 
+    @Test func cancellingTheTaskAbortsADownloadUnderWay() async throws {
+        let (requests, requested) = AsyncStream<Void>.makeStream()
+        let router = Router()
+        router.get("endless.csv") { _, _ in
+            requested.yield()
+            return Response(status: .ok, body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "id\n1\n"))
+                try await Task.sleep(for: .seconds(60))
+            })
+        }
+        try await withServer(router) { base in
+            // The timeout is far beyond the wait below: only the cancellation can end the read.
+            let source = try makeCSVSource(["url": .string(base + "/endless.csv")], timeoutSeconds: 120)
+            let read = Task { try await source.read(after: nil, into: CSVCollectingSink()) }
+            var iterator = requests.makeAsyncIterator()
+            _ = await iterator.next()
+            read.cancel()
+            await #expect(throws: CancellationError.self) { try await read.value }
+        }
+    }
+
     @Test func anUnreachableServerIsAConnectionErrorAfterTheRetries() async throws {
         let clock = TestClock()
         let source = try makeCSVSource(["url": .string("http://127.0.0.1:1/orders.csv")], clock: clock, retries: 2)
