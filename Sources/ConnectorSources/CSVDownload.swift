@@ -56,13 +56,10 @@ struct CSVDownload {
             context.breaker?.recordFailure()
             throw RetryableFailure(error: transportFailure(error), retryAfter: nil)
         }
-        do {
-            try check(response, body: file)
-            context.breaker?.recordSuccess()
-        } catch let failure as RetryableFailure {
-            context.breaker?.recordFailure()
-            throw failure
-        }
+        // Any answer but one worth retrying shows the server is up, whatever it refused.
+        let outcome = Result { try requireSuccess(response, body: file) }
+        if case .failure(let error) = outcome, error is RetryableFailure { context.breaker?.recordFailure() } else { context.breaker?.recordSuccess() }
+        try outcome.get()
     }
 
     private func transportFailure(_ error: any Error) -> ConnectorError {
@@ -75,7 +72,7 @@ struct CSVDownload {
     }
 
     /// Throws unless the answer is a 2xx; what a non-2xx answer means for the operator.
-    private func check(_ response: HTTPResponse, body file: URL) throws {
+    private func requireSuccess(_ response: HTTPResponse, body file: URL) throws {
         let status = response.status
         guard !(200...299).contains(status) else { return }
         let answer = "HTTP \(status): \(Self.snippet(of: file))"

@@ -102,7 +102,7 @@ public struct LocalFileSource: RecordSource {
     // MARK: Listing
 
     /// The matching regular files, by name; `not_found` when the folder is not there.
-    func listFiles() throws(ConnectorError) -> [ListedFile] {
+    private func listFiles() throws(ConnectorError) -> [ListedFile] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: folder)

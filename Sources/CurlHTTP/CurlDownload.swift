@@ -12,15 +12,21 @@ extension CurlHTTPClient {
     /// body is empty. Redirects follow `get`'s policy: each hop checked, to the URL's own
     /// host:port or an allowed host, at most `maximumRedirects`; the time limit covers all hops.
     /// `maxBodyBytes` does not apply (the body goes to disk). Throws `HTTPClientError` when
-    /// there is no complete answer; the file then holds whatever arrived.
-    public func download(url: String, headers: [String: String], to path: String, timeoutSeconds: Double) throws -> HTTPResponse {
+    /// there is no complete answer; the file then holds whatever arrived. `isCancelled` is
+    /// asked while the transfer runs (about once a second, and as data arrives): true aborts
+    /// it with `.cancelled`, so a long download does not hold up a shutdown.
+    public func download(
+        url: String, headers: [String: String], to path: String, timeoutSeconds: Double,
+        isCancelled: @escaping @Sendable () -> Bool = { false }
+    ) throws -> HTTPResponse {
         let origin = URLOrigin(url)
         let deadline = ContinuousClock.now + .milliseconds(Self.downloadMilliseconds(timeoutSeconds))
         var current = url
         for _ in 0...Self.maximumRedirects {
             let remaining = deadline - ContinuousClock.now
             let remainingSeconds = max(Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18, 0.001)
-            let (response, location) = try downloadOnce(current, headers: headers, to: path, timeoutSeconds: remainingSeconds, reportedTimeout: timeoutSeconds)
+            let (response, location) = try downloadOnce(
+                current, headers: headers, to: path, timeoutSeconds: remainingSeconds, reportedTimeout: timeoutSeconds, isCancelled: isCancelled)
             guard (300...399).contains(response.status), let location else { return response }
             let target = URLOrigin(location)
             guard let target, target == origin || allowedRedirectHosts.contains(target.host)
@@ -34,7 +40,8 @@ extension CurlHTTPClient {
     /// One request, no redirect followed, on an easy handle of its own (a download is long and
     /// rare: it gains nothing from the idle handles' connection cache).
     private func downloadOnce(
-        _ url: String, headers: [String: String], to path: String, timeoutSeconds: Double, reportedTimeout: Double
+        _ url: String, headers: [String: String], to path: String, timeoutSeconds: Double, reportedTimeout: Double,
+        isCancelled: @escaping @Sendable () -> Bool
     ) throws -> (HTTPResponse, String?) {
         guard let handle = curl_easy_init() else {
             throw HTTPClientError.transferFailed(url: url, reason: "curl_easy_init failed")
@@ -43,7 +50,7 @@ extension CurlHTTPClient {
         guard let file = fopen(path, "wb") else {
             throw HTTPClientError.transferFailed(url: url, reason: "cannot create \(path): \(String(cString: strerror(errno)))")
         }
-        let context = DownloadContext(file: file)
+        let context = DownloadContext(file: file, isCancelled: isCancelled)
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
         var headerList: UnsafeMutablePointer<curl_slist>?
@@ -71,6 +78,9 @@ extension CurlHTTPClient {
             set(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
             set(ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, curlCollectHeader))
             set(ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque()))
+            set(ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0))
+            set(ccurl_setopt_xferinfo_function(handle, CURLOPT_XFERINFOFUNCTION, curlAbortIfCancelled))
+            set(ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, unmanaged.toOpaque()))
             guard setup == CURLE_OK else { return setup }
             return curl_easy_perform(handle)
         }
@@ -94,6 +104,9 @@ extension CurlHTTPClient {
     private static func downloadFailure(
         _ code: CURLcode, url: String, path: String, detail: [CChar], context: DownloadContext, reportedTimeout: Double
     ) -> HTTPClientError {
+        if code == CURLE_ABORTED_BY_CALLBACK {
+            return .transferFailed(url: url, reason: "cancelled")
+        }
         if let writeError = context.writeError {
             return .transferFailed(url: url, reason: "cannot write \(path): \(writeError)")
         }
@@ -120,7 +133,12 @@ private final class DownloadContext {
     /// Why the body could not be written (a full disk): the transfer is aborted.
     var writeError: String?
 
-    init(file: UnsafeMutablePointer<FILE>) { self.file = file }
+    let isCancelled: @Sendable () -> Bool
+
+    init(file: UnsafeMutablePointer<FILE>, isCancelled: @escaping @Sendable () -> Bool) {
+        self.file = file
+        self.isCancelled = isCancelled
+    }
 
     /// One raw header line: a status line starts a new response (a redirect hop, 100
     /// Continue), whose headers replace the previous ones; names are lower-cased.
@@ -151,6 +169,11 @@ private let curlWriteToFile: ccurl_write_callback = { pointer, size, count, user
         return 0  // makes curl abort with CURLE_WRITE_ERROR
     }
     return length
+}
+
+private let curlAbortIfCancelled: ccurl_xferinfo_callback = { userdata, _, _, _, _ in
+    guard let userdata else { return 0 }
+    return Unmanaged<DownloadContext>.fromOpaque(userdata).takeUnretainedValue().isCancelled() ? 1 : 0
 }
 
 private let curlCollectHeader: ccurl_write_callback = { pointer, size, count, userdata in

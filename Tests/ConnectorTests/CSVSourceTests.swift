@@ -41,6 +41,16 @@ import Testing
         #expect(error?.kind == .fetch && error?.message.contains("byte-order mark") == true)
     }
 
+    @Test func charactersSplitAcrossReadChunksDecode() async throws {
+        // Far more than one 64 KiB read, with 2-, 3- and 4-byte characters at every offset.
+        var text = "n,s\n"
+        for number in 1...20_000 { text += "\(number),ë€😀\n" }
+        let expected = (1...20_000).map { #"{"n":"\#($0)","s":"ë€😀"}"# }
+        #expect(try await readCSV(Array(text.utf8)) == expected)
+        let utf16: [UInt8] = text.utf16.flatMap { unit -> [UInt8] in [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        #expect(try await readCSV(utf16, ["encoding": .string("utf-16le")]) == expected)
+    }
+
     @Test func anInvalidUTF8ByteFailsWithItsOffsetAndLine() async throws {
         let bytes = Array("id,name\n1,ok\n2,Ren".utf8) + [0xE9, 0x0A]
         let error = try #require(await readError(bytes))
@@ -106,6 +116,18 @@ import Testing
         #expect(unknown.kind == .configuration && unknown.message.contains("nope"))
     }
 
+    @Test func theURLMustBeHTTPAFileURLOrAPath() {
+        #expect { try CSVSource.schema.validate(["url": .string("ftp://host/x.csv")], connector: "c") } throws: {
+            "\($0)".contains("url must be an http(s) URL, a file:// URL or a file path")
+        }
+        #expect { try CSVSource.schema.validate(["url": .string("/x.csv"), "headers": .object(["A": .string("b")])], connector: "c") } throws: {
+            "\($0)".contains("headers apply to an http(s) url only")
+        }
+        #expect { try CSVSource.schema.validate(["url": .string("/x.csv"), "column_types": .object(["a": .string("date")])], connector: "c") } throws: {
+            "\($0)".contains("column_types gives column \"a\" the type \"date\"")
+        }
+    }
+
     @Test func aMissingFileIsNotFound() async throws {
         let source = try makeCSVSource(["url": .string("/nonexistent/folder/orders.csv")])
         await #expect { try await source.check() } throws: { ($0 as? ConnectorError)?.kind == .notFound }
@@ -153,6 +175,7 @@ import Testing
             guard attempts.next() > 2 else { throw HTTPError(.serviceUnavailable) }
             return "a\n1\n"
         }
+        router.get("moved.csv") { _, _ in Response(status: .found, headers: [.location: "/flaky.csv"]) }
         try await withServer(router) { base in
             let environment = ["SHOP_TOKEN": "Bearer s3cret"]
             let headers: ConfigValue = .object(["Authorization": .string("${SHOP_TOKEN}")])
@@ -174,7 +197,8 @@ import Testing
             }
 
             let clock = TestClock()
-            let flaky = try makeCSVSource(["url": .string(base + "/flaky.csv")], clock: clock, retries: 3)
+            // A redirect on the same host is followed; the target fails twice, then answers.
+            let flaky = try makeCSVSource(["url": .string(base + "/moved.csv")], clock: clock, retries: 3)
             let flakySink = CSVCollectingSink()
             _ = try await flaky.read(after: nil, into: flakySink)
             #expect(await flakySink.records == [#"{"a":"1"}"#])
@@ -182,6 +206,27 @@ import Testing
         }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("simple-csv-") }
         #expect(leftovers.isEmpty)
+    }
+
+    @Test func cancellingTheTaskAbortsADownloadUnderWay() async throws {
+        let (requests, requested) = AsyncStream<Void>.makeStream()
+        let router = Router()
+        router.get("endless.csv") { _, _ in
+            requested.yield()
+            return Response(status: .ok, body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "id\n1\n"))
+                try await Task.sleep(for: .seconds(60))
+            })
+        }
+        try await withServer(router) { base in
+            // The timeout is far beyond the wait below: only the cancellation can end the read.
+            let source = try makeCSVSource(["url": .string(base + "/endless.csv")], timeoutSeconds: 120)
+            let read = Task { try await source.read(after: nil, into: CSVCollectingSink()) }
+            var iterator = requests.makeAsyncIterator()
+            _ = await iterator.next()
+            read.cancel()
+            await #expect(throws: CancellationError.self) { try await read.value }
+        }
     }
 
     @Test func anUnreachableServerIsAConnectionErrorAfterTheRetries() async throws {

@@ -13,15 +13,18 @@ import TestSupport
 /// A source over `config`, validated by the type's schema.
 func makeCSVSource(
     _ config: [String: ConfigValue], batchSize: Int = 1000, environment: [String: String] = [:],
-    clock: any PipelineClock = TestClock(), retries: Int = 0
+    clock: any PipelineClock = TestClock(), retries: Int = 0, timeoutSeconds: Double = 5
 ) throws -> CSVSource {
     let validated = try CSVSource.schema.validate(config, connector: "orders")
-    return try CSVSource(config: validated, context: csvTestContext(batchSize: batchSize, environment: environment, clock: clock, retries: retries))
+    let context = csvTestContext(batchSize: batchSize, environment: environment, clock: clock, retries: retries, timeoutSeconds: timeoutSeconds)
+    return try CSVSource(config: validated, context: context)
 }
 
-func csvTestContext(batchSize: Int, environment: [String: String] = [:], clock: any PipelineClock = TestClock(), retries: Int = 0) -> SourceContext {
+func csvTestContext(
+    batchSize: Int, environment: [String: String] = [:], clock: any PipelineClock = TestClock(), retries: Int = 0, timeoutSeconds: Double = 5
+) -> SourceContext {
     SourceContext(secrets: SecretResolver(environment: environment), http: CSVNoRequests(), downloads: CurlSource(),
-                  retry: RetryPolicy(maxRetries: retries, baseSeconds: 0.01), timeoutSeconds: 5, clock: clock,
+                  retry: RetryPolicy(maxRetries: retries, baseSeconds: 0.01), timeoutSeconds: timeoutSeconds, clock: clock,
                   logger: Logger(label: "csv-tests"), batchSize: batchSize)
 }
 
