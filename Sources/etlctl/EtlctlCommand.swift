@@ -21,6 +21,14 @@ struct EtlctlCommand: AsyncParsableCommand {
         discussion: "Configured like the stages (environment and .env: DATABASE_PATH, REDIS_URL, EVENT_HMAC_KEY, …).",
         subcommands: [Connectors.self])
 
+    @OptionGroup var configurationOptions: ConfigurationOptions
+
+    /// `etlctl --print-configuration` lists what every subcommand reads; anything else asks for one.
+    func run() async throws {
+        guard configurationOptions.printConfiguration else { throw CleanExit.helpRequest(self) }
+        _ = configurationOptions.configurationToRun(ConnectorToolConfiguration.self)
+    }
+
     struct Connectors: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register, inspect and run connectors.",
