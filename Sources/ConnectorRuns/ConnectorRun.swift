@@ -106,8 +106,14 @@ public struct ConnectorRunner: Sendable {
         } catch {
             await sink.discard()
             _ = try? await files.run { try FileManager.default.removeItem(at: runFiles.manifest) }
-            let reason = Task.isCancelled ? "interrupted by a shutdown; the request runs again at the next start" : "\(error)"
-            return try await fail(runID, sourceID: sourceID, connector: definition.name, startedAt: startedAt, reason: reason)
+            guard Task.isCancelled else {
+                return try await fail(runID, sourceID: sourceID, connector: definition.name, startedAt: startedAt, reason: "\(error)")
+            }
+            // A shutdown: the run is recorded as interrupted and the request stays pending
+            // (not acknowledged), so the next start runs it again from the saved state.
+            _ = try await fail(runID, sourceID: sourceID, connector: definition.name, startedAt: startedAt,
+                               reason: "interrupted by a shutdown; the request runs again at the next start")
+            throw CancellationError()
         }
 
         var event = RunEvent(runID: runID, status: .extracted)
