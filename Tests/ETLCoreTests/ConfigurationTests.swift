@@ -114,6 +114,7 @@ struct ConfigurationTests {
         let readers: [(any ExecutableConfiguration.Type, String)] = [
             (ExtractorConfiguration.self, "extractor"), (TransformerConfiguration.self, "transformer"),
             (SaverConfiguration.self, "saver"), (APIConfiguration.self, "api"),
+            (ConnectorToolConfiguration.self, "etlctl"),
         ]
         for (configuration, name) in readers {
             let reporter = ReadVariables()
