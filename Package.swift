@@ -197,7 +197,8 @@ let package = Package(
         ]),
         .testTarget(name: "LoadingTests", dependencies: ["Loading", "PipelineSchema", "TestSupport"]),
         .testTarget(name: "ConnectorTests", dependencies: [
-            "Connectors", "ConnectorSources", "Extraction", "CurlHTTP", "ETLCore", "TestSupport", "FixtureSource",
+            "Connectors", "ConnectorSources", "Contracts", "PipelineSchema", "Extraction", "CurlHTTP", "ETLCore", "TestSupport", "FixtureSource",
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
