@@ -79,15 +79,6 @@ extension RunLoader {
     /// Loads a connector run's valid records into its dataset's table, in one transaction
     /// (the run's previous rows replaced, as for the users tables).
     public func load(_ file: URL, into table: DatasetTable, runID: RunID, now: Date = Date()) async throws -> Int {
-        let path = file.path
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw LoadingError.missingFile(path: path, table: table.name)
-        }
-        let insertedAt = ISO8601.string(from: now)
-        let plan = table.plan
-        return try await database.pool.write { db in
-            try table.prepare(db)
-            return try Self.load(path: path, plan: plan, runID: runID.timestamp, insertedAt: insertedAt, db: db).rows
-        }
+        try await load(file, plan: table.plan, runID: runID, now: now, prepare: table.prepare).rows
     }
 }

@@ -62,18 +62,26 @@ public struct RunLoader: Sendable {
     }
 
     public func load(_ file: URL, into table: LoadTable, runID: RunID, now: Date = Date()) async throws -> LoadResult {
-        let path = file.path
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw LoadingError.missingFile(path: path, table: table.rawValue)
-        }
-        let insertedAt = ISO8601.string(from: now)
         let started = ContinuousClock.now
-        let (rows, unparsed) = try await database.pool.write { db in
-            try Self.load(path: path, plan: table.plan, runID: runID.timestamp, insertedAt: insertedAt, db: db)
-        }
+        let (rows, unparsed) = try await load(file, plan: table.plan, runID: runID, now: now)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return LoadResult(table: table, runID: runID, rows: rows, unparsedLines: unparsed, seconds: seconds)
+    }
+
+    /// One file into `plan`'s table in one write transaction, after `prepare` (which makes a
+    /// dataset's table) in the same transaction.
+    func load(_ file: URL, plan: LoadPlan, runID: RunID, now: Date,
+              prepare: @escaping @Sendable (Database) throws -> Void = { _ in }) async throws -> (rows: Int, unparsed: Int) {
+        let path = file.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LoadingError.missingFile(path: path, table: plan.table)
+        }
+        let insertedAt = ISO8601.string(from: now)
+        return try await database.pool.write { db in
+            try prepare(db)
+            return try Self.load(path: path, plan: plan, runID: runID.timestamp, insertedAt: insertedAt, db: db)
+        }
     }
 
     /// Reads and scans the file on a thread of its own while this (GRDB's writer) thread
