@@ -197,7 +197,9 @@ let package = Package(
         ]),
         .testTarget(name: "LoadingTests", dependencies: ["Loading", "PipelineSchema", "TestSupport"]),
         .testTarget(name: "ConnectorTests", dependencies: [
-            "Connectors", "ConnectorSources", "Contracts", "PipelineSchema", "Extraction", "CurlHTTP", "ETLCore", "TestSupport", "FixtureSource",
+            "Connectors", "ConnectorSources", "ConnectorRuns", "Contracts", "Handoff", "PipelineSchema", "Extraction", "CurlHTTP", "ETLCore",
+            "TestSupport", "FixtureSource",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -1,0 +1,114 @@
+import ConnectorRuns
+import ConnectorSources
+import Connectors
+import Contracts
+import ETLCore
+import Extraction
+import Foundation
+import GRDB
+import Handoff
+import Logging
+import PipelineSchema
+import ServiceLifecycle
+import TestSupport
+import Testing
+
+/// A connector's run as the extractor makes it, on in-memory queues: what it writes, in which
+/// order, and what a failure leaves behind.
+@Suite struct ConnectorRunTests {
+    struct Setup {
+        let data: URL
+        let input: URL
+        let registry: ConnectorRegistry
+        let events = InMemoryRunEventQueue()
+        let runner: ConnectorRunner
+
+        init() throws {
+            data = try TestEnvironment.temporaryDirectory("connector-run")
+            input = data.appendingPathComponent("in")
+            try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+            let database = try DatabaseQueue()
+            try SchemaMigrations.migrator.migrate(database)
+            registry = ConnectorRegistry(database: database)
+            let logger = Logger(label: "connector-run-tests")
+            let http = CurlSource()
+            runner = ConnectorRunner(
+                catalog: .product, registry: registry, queue: events,
+                context: SourceContext(http: http, downloads: http, logger: logger),
+                dataDirectory: data, clock: SystemClock(), logger: logger)
+        }
+
+        func register() async throws -> RunRequest {
+            let definition = ConnectorDefinition(name: "drops", type: .localFile, config: ["path": .string(input.path)],
+                                                 contract: .declared(Contract(name: "drops", fields: [ContractField("id", type: .integer)])))
+            let record = try await registry.create(try ConnectorCatalog.product.validate(definition))
+            return RunRequest(sourceID: record.id!, connector: "drops", requestedAt: "2027-01-01T00:00:00Z", requestedBy: "test")
+        }
+
+        func write(_ name: String, _ lines: [String]) throws {
+            try (lines.joined(separator: "\n") + "\n").write(to: input.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+    }
+
+    @Test func aRunWritesItsManifestAndRawFileAnnouncesItAndSavesItsStateAfterwards() async throws {
+        let setup = try Setup()
+        try setup.write("a.jsonl", [#"{"id":1}"#, #"{"id":2}"#])
+        let request = try await setup.register()
+        guard case .extracted(let runID, let records) = try await setup.runner.run(request) else {
+            Issue.record("the run did not extract"); return
+        }
+        #expect(records == 2)
+        let files = RunFiles(dataDirectory: setup.data, runID: runID)
+        #expect(try LineReader.countLines(path: files.raw.path) == 2)
+        let manifest = try #require(try RunManifest.read(files))
+        #expect(manifest.dataset == "drops" && manifest.sourceID == request.sourceID)
+        let announced = try #require(setup.events.announced(at: .phase1).last)
+        #expect(announced.status == .extracted && announced.sourceID == request.sourceID && announced.extractedCount == 2)
+        let record = try await setup.registry.connector("drops")
+        #expect(record.status == .processing && record.lastRunID == runID.timestamp)
+        #expect(record.stateJSON?.contains("a.jsonl") == true)
+
+        // The next run takes only what is new.
+        try setup.write("b.jsonl", [#"{"id":3}"#])
+        guard case .extracted(_, let again) = try await setup.runner.run(request) else { Issue.record("second run"); return }
+        #expect(again == 1)
+    }
+
+    @Test func aFailedRunLeavesNoRawFileTheStateAsItWasAndTheConnectorInError() async throws {
+        let setup = try Setup()
+        try setup.write("a.json", [#"[{"id":1},{"id":"#])  // a truncated JSON array
+        let request = try await setup.register()
+        guard case .failed(let runID?, let reason) = try await setup.runner.run(request) else {
+            Issue.record("the run did not fail"); return
+        }
+        #expect(reason.contains("drops") && reason.contains("a.json"), "\(reason)")
+        let files = RunFiles(dataDirectory: setup.data, runID: runID)
+        #expect(!FileManager.default.fileExists(atPath: files.raw.path))
+        #expect(!FileManager.default.fileExists(atPath: files.manifest.path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: RunFiles.rawDirectory(setup.data).path)
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        let record = try await setup.registry.connector("drops")
+        #expect(record.status == .error && record.statusReason == reason && record.stateJSON == nil)
+        #expect(setup.events.announced(at: .phase1).last?.status == .failed)
+    }
+
+    @Test func theServiceRunsRequestsAndAcknowledgesThemWhenTheirRunEnded() async throws {
+        let setup = try Setup()
+        try setup.write("a.jsonl", [#"{"id":1}"#])
+        let requests = InMemoryRunRequestQueue()
+        await requests.submit(try await setup.register())
+        let service = ConnectorRunService(runner: setup.runner, requests: requests, clock: SystemClock(),
+                                          logger: Logger(label: "connector-run-tests"), scheduleCheckSeconds: 3600)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [], logger: Logger(label: "group")))
+        let running = Task { try await group.run() }
+        var waited = 0
+        while await requests.pendingCount > 0, waited < 600 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(await requests.pendingCount == 0)
+        #expect(setup.events.announced(at: .phase1).map(\.status) == [.extracted])
+    }
+}
