@@ -246,8 +246,13 @@ private struct PostgresServerTrait: SuiteTrait, TestScoping {
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let server = try await PostgresServer.start()
-        defer { server.stop() }
-        try await Self.$current.withValue(server) { try await function() }
+        do {
+            try await Self.$current.withValue(server) { try await function() }
+        } catch {
+            await server.shutDown()
+            throw error
+        }
+        await server.shutDown()
     }
 }
 

@@ -8,9 +8,19 @@ import Testing
 /// pool (two threads here) which also runs the in-process server. (`DispatchQueue.global()` is no
 /// better on Linux: it shares its few threads with Swift concurrency's default executor.)
 func fetch(_ url: String, timeout: Double = 10, client: CurlHTTPClient = CurlHTTPClient()) async throws -> HTTPResponse {
-    try await withCheckedThrowingContinuation { continuation in
+    try await timedFetch(url, timeout: timeout, client: client).result.get()
+}
+
+/// The call's outcome and how long the call itself took, measured on its own thread: the time
+/// until the awaiting task resumes also counts how busy the cooperative pool is, which says
+/// nothing about the client.
+func timedFetch(_ url: String, timeout: Double, client: CurlHTTPClient = CurlHTTPClient())
+    async -> (result: Result<HTTPResponse, any Error>, seconds: Double) {
+    await withCheckedContinuation { continuation in
         let thread = Thread {
-            continuation.resume(with: Result { try client.get(url, timeoutSeconds: timeout) })
+            let started = Date()
+            let result = Result { try client.get(url, timeoutSeconds: timeout) }
+            continuation.resume(returning: (result, Date().timeIntervalSince(started)))
         }
         thread.start()
     }

@@ -189,6 +189,15 @@ public enum Loopback {
 }
 
 public enum TestEnvironment {
+    /// Runs blocking set-up or tear-down (spawning a server, waiting for its port) on a thread
+    /// of its own. Not on `DispatchQueue.global()`: on Linux its few threads are the ones Swift
+    /// concurrency runs every task on, so a server start there stalls the tests beside it.
+    public static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
     /// Finds a tool on PATH or in the sbin directories (sshd lives in /usr/sbin).
     public static func executable(_ name: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""

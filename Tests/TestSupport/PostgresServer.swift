@@ -27,21 +27,22 @@ public final class PostgresServer: @unchecked Sendable {
     /// Starts one on a thread of its own: `initdb` and waiting for the server take seconds,
     /// and on the cooperative pool that would stall the tests running beside this one.
     public static func start() async throws -> PostgresServer {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let server = try PostgresServer()
-                    do {
-                        try server.initialiseCluster()
-                        try server.launch()
-                    } catch {
-                        server.stop()
-                        throw error
-                    }
-                    return server
-                })
+        try await TestEnvironment.onOwnThread {
+            let server = try PostgresServer()
+            do {
+                try server.initialiseCluster()
+                try server.launch()
+            } catch {
+                server.stop()
+                throw error
             }
+            return server
         }
+    }
+
+    /// `stop()` on a thread of its own: the server's shutdown takes a moment.
+    public func shutDown() async {
+        _ = try? await TestEnvironment.onOwnThread { [self] in stop() }
     }
 
     private init() throws {

@@ -22,14 +22,10 @@ public final class RedisServer: @unchecked Sendable {
     /// waiting for the port take a while, and on the cooperative pool that would stall the
     /// tests running beside this one (their claim refreshes, their timeouts).
     public static func start() async throws -> RedisServer {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let server = try RedisServer()
-                    try server.launch()
-                    return server
-                })
-            }
+        try await TestEnvironment.onOwnThread {
+            let server = try RedisServer()
+            try server.launch()
+            return server
         }
     }
 
