@@ -111,7 +111,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "ResultsAPI", dependencies: [
-            "ETLCore", "PipelineSchema", "Connectors", "ConnectorSources", "Contracts",
+            "ETLCore", "PipelineSchema", "Connectors", "ConnectorSources", "Contracts", "Loading", "Handoff",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -215,6 +215,7 @@ let package = Package(
         .testTarget(name: "JSONReaderTests", dependencies: ["ETLCore", "Extraction", "Transformation", "Loading", "FixtureSource"]),
         .testTarget(name: "APITests", dependencies: [
             "ResultsAPI", "Loading", "PipelineSchema", "Transformation", "FixtureSource", "ETLCore", "TestSupport", "Connectors", "Contracts",
+            "Handoff",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

@@ -108,6 +108,9 @@ public enum Settings {
     }
     public static let apiToken: Setting<String?> = .optionalSecret(
         "API_TOKEN", "when set, every route but /health needs Authorization: Bearer <token>")
+    public static let apiAdminToken: Setting<String?> = .optionalSecret(
+        "API_ADMIN_TOKEN",
+        "when set, POST /connectors and POST /connectors/{id}/run are served to Authorization: Bearer <token> (runs go through REDIS_URL, signed with EVENT_HMAC_KEY); unset, the api is read-only")
     public static let chartJSPath: Setting<String> = .text(
         "CHARTJS_PATH", default: "/usr/share/javascript/chart.js/chart.min.js",
         "Chart.js served to the dashboard (apt package libjs-chart.js)")

@@ -258,11 +258,27 @@ public struct APIConfiguration: ExecutableConfiguration {
     public var chartJSPath: String
     /// What one client can hold (`ConnectionLimits`).
     public var connectionLimits: ConnectionLimits
+    /// The admin routes' access, nil (read-only) unless `API_ADMIN_TOKEN` is set.
+    public var admin: AdminAccess?
+
+    /// `API_ADMIN_TOKEN` and, only with it, where connector runs are handed off: the api reads
+    /// neither `REDIS_URL` nor `EVENT_HMAC_KEY` unless it may start runs.
+    public struct AdminAccess: Sendable, Equatable {
+        public var token: String
+        public var redisURL: String
+        public var eventKey: String
+
+        public init(token: String, redisURL: String, eventKey: String) {
+            self.token = token
+            self.redisURL = redisURL
+            self.eventKey = eventKey
+        }
+    }
 
     public static let settings: [any ConfigurationVariable] = [
         Settings.databasePath, Settings.apiHost, Settings.apiPort, Settings.corsOrigins, Settings.logLevel,
         Settings.apiToken, Settings.chartJSPath, Settings.apiHeaderTimeoutSeconds, Settings.apiIdleTimeoutSeconds,
-        Settings.apiMaxConnections,
+        Settings.apiMaxConnections, Settings.apiAdminToken, Settings.redisURL, Settings.eventKey,
     ]
 
     // Built in code (tests), the api listens on loopback only, unlike API_HOST's default.
@@ -270,7 +286,8 @@ public struct APIConfiguration: ExecutableConfiguration {
                 corsOrigins: [String] = Settings.corsOrigins.defaultValue,
                 logLevel: LogLevelSetting = Settings.logLevel.defaultValue, apiToken: String? = nil,
                 chartJSPath: String = APIConfiguration.defaultChartJSPath,
-                connectionLimits: ConnectionLimits = ConnectionLimits()) {
+                connectionLimits: ConnectionLimits = ConnectionLimits(), admin: AdminAccess? = nil) {
+        self.admin = admin
         self.databasePath = databasePath
         self.host = host
         self.port = port
@@ -293,6 +310,9 @@ public struct APIConfiguration: ExecutableConfiguration {
             headerTimeout: try source.read(Settings.apiHeaderTimeoutSeconds),
             idleTimeout: try source.read(Settings.apiIdleTimeoutSeconds),
             maxConnections: try source.read(Settings.apiMaxConnections))
+        if let token = try source.read(Settings.apiAdminToken) {
+            admin = AdminAccess(token: token, redisURL: try source.read(Settings.redisURL), eventKey: try source.read(Settings.eventKey))
+        }
     }
 }
 

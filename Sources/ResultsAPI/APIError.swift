@@ -103,12 +103,19 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 /// The API is read-only: any method but GET, HEAD and OPTIONS is 405 on every path.
 struct ReadOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
     static var allowed: Set<HTTPRequest.Method> { [.get, .head, .options] }
+    /// `API_ADMIN_TOKEN` is set: a POST to an admin route goes on (to its token check).
+    let adminRoutesServed: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if adminRoutesServed, request.method == .post, AdminBackend.isAdminPath(request.uri.path) {
+            return try await next(request, context)
+        }
         guard Self.allowed.contains(request.method) else {
             var error = APIError(
                 status: .methodNotAllowed, code: "method_not_allowed",
-                message: "\(request.method.rawValue) is not allowed: this API is read-only")
+                message: "\(request.method.rawValue) is not allowed: this API is read-only"
+                    + (AdminBackend.isAdminPath(request.uri.path) && !adminRoutesServed
+                        ? " (POST /connectors and POST /connectors/{id}/run are served when API_ADMIN_TOKEN is set)" : ""))
             error.headers[.allow] = "GET, HEAD, OPTIONS"
             throw error
         }

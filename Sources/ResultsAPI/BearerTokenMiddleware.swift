@@ -1,18 +1,19 @@
 import Hummingbird
 
-/// `API_TOKEN`: when set, every request needs `Authorization: Bearer <token>` except
-/// `GET /health` (orchestrators probe it without credentials; it tells nothing personal) and
-/// CORS preflights (browsers never attach credentials to them). The dashboard page and
+/// `API_TOKEN`: when set, every request needs `Authorization: Bearer <token>` (that token or
+/// `API_ADMIN_TOKEN`) except `GET /health` (orchestrators probe it without credentials; it
+/// tells nothing personal) and CORS preflights (browsers never attach credentials to them). The dashboard page and
 /// `/openapi.json` are protected too: one rule, no list of exceptions to keep in step.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The operations the OpenAPI document marks with an empty security requirement:
     /// `/health` for probes; the dashboard's files hold no data (the page asks the person
     /// for the token and sends it with every data request).
     let openPaths: Set<String>
-    let expected: [UInt8]
+    /// `API_TOKEN`, and `API_ADMIN_TOKEN` when set.
+    let accepted: [[UInt8]]
 
-    init(token: String, openPaths: Set<String>) {
-        expected = Array(token.utf8)
+    init(tokens: [String], openPaths: Set<String>) {
+        accepted = tokens.map { Array($0.utf8) }
         self.openPaths = openPaths
     }
 
@@ -20,7 +21,9 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         if openPaths.contains(request.uri.path) || isPreflight(request) {
             return try await next(request, context)
         }
-        guard let presented = bearerToken(request), Self.constantTimeEquals(presented, expected) else {
+        // Every token compared, so the timing does not tell which one was nearly right.
+        guard let presented = request.bearerToken,
+              accepted.map({ Self.constantTimeEquals(presented, $0) }).contains(true) else {
             var error = APIError(status: .unauthorized, code: "unauthorized",
                                  message: "this API requires the header 'Authorization: Bearer <API_TOKEN>'")
             error.headers[.wwwAuthenticate] = "Bearer"
@@ -31,17 +34,6 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func isPreflight(_ request: Request) -> Bool {
         request.method == .options && request.headers[.origin] != nil && request.headers[.accessControlRequestMethod] != nil
-    }
-
-    /// The credentials of `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750).
-    private func bearerToken(_ request: Request) -> [UInt8]? {
-        guard let header = request.headers[.authorization] else { return nil }
-        let bytes = Array(header.utf8)
-        let scheme = Array("bearer ".utf8)
-        guard bytes.count > scheme.count,
-              zip(bytes, scheme).allSatisfy({ ($0 | 0x20) == $1 })  // ASCII lower-casing
-        else { return nil }
-        return Array(bytes[scheme.count...])
     }
 
     /// Compares without an early exit, so the answer's timing says nothing about how many
@@ -55,5 +47,18 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
             difference |= left ^ right
         }
         return difference == 0
+    }
+}
+
+extension Request {
+    /// The credentials of `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750).
+    var bearerToken: [UInt8]? {
+        guard let header = headers[.authorization] else { return nil }
+        let bytes = Array(header.utf8)
+        let scheme = Array("bearer ".utf8)
+        guard bytes.count > scheme.count,
+              zip(bytes, scheme).allSatisfy({ ($0 | 0x20) == $1 })  // ASCII lower-casing
+        else { return nil }
+        return Array(bytes[scheme.count...])
     }
 }

@@ -22,33 +22,39 @@ import PipelineSchema
 /// Lists and stats are reused from `ResponseCache` until the database changes.
 ///
 /// Errors are `{"error": code, "message": text}`: 400 bad parameter, 401 missing token (when
-/// `API_TOKEN` is set), 404 unknown id or route, 405 any write method, 503 while the database
-/// does not exist yet. Only the fields `ServedFields` allow-lists are ever served.
-public func makeAPIRouter(configuration: APIConfiguration, logger: Logger,
-                          metrics: RequestMetrics = RequestMetrics()) -> Router<BasicRequestContext> {
+/// `API_TOKEN` is set), 404 unknown id or route, 405 any write method (but the admin routes'
+/// POSTs when `API_ADMIN_TOKEN` is set), 503 while the database does not exist yet. Only the
+/// fields `ServedFields` allow-lists are ever served.
+public func makeAPIRouter(configuration: APIConfiguration, logger: Logger, metrics: RequestMetrics = RequestMetrics(),
+                          admin: AdminBackend? = nil) -> Router<BasicRequestContext> {
     makeAPIRouter(store: ResultsStore(path: configuration.databasePath, logger: logger),
                   corsOrigins: configuration.corsOrigins, apiToken: configuration.apiToken,
-                  chartJSPath: configuration.chartJSPath, metrics: metrics, logger: logger)
+                  chartJSPath: configuration.chartJSPath, metrics: metrics, admin: admin, logger: logger)
 }
 
+/// With `admin`, also `POST /connectors` and `POST /connectors/{id}/run` (`addAdminRoutes`).
 public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], apiToken: String? = nil, chartJSPath: String? = nil,
-                          metrics: RequestMetrics = RequestMetrics(), logger: Logger) -> Router<BasicRequestContext> {
+                          metrics: RequestMetrics = RequestMetrics(), admin: AdminBackend? = nil,
+                          logger: Logger) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost first: CORS headers land on every answer, errors included; metrics see the
     // final status of every answer, errors included.
     router.add(middleware: OriginListCORSMiddleware(origins: corsOrigins.isEmpty ? ["*"] : corsOrigins))
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
-    router.add(middleware: ReadOnlyMiddleware())
+    router.add(middleware: ReadOnlyMiddleware(adminRoutesServed: admin != nil))
     let document = APIDocument.bundled
     if let apiToken, !apiToken.isEmpty {
-        router.add(middleware: BearerTokenMiddleware(token: apiToken, openPaths: document.openPaths))
+        // The admin token reads too: whoever may create connectors may see them.
+        let tokens = [apiToken] + (admin.map { [$0.token] } ?? [])
+        router.add(middleware: BearerTokenMiddleware(tokens: tokens, openPaths: document.openPaths))
     }
     let pages = ResponseCache<Page>()
     addRunRoutes(to: router, store: store, pages: pages, document: document)
     addUserRoutes(to: router, store: store, pages: pages, document: document)
     addConnectorRoutes(to: router, store: store, document: document)
     addDatasetRoutes(to: router, store: store, document: document)
+    if let admin { addAdminRoutes(to: router, admin: admin, document: document) }
     addServiceRoutes(to: router, store: store, metrics: metrics, document: document)
     addDashboardRoutes(to: router, chartJSPath: chartJSPath)
     return router
@@ -180,12 +186,12 @@ let acceptBacklog = 4096
 /// every connection held to `ConnectionLimits` (see `ConnectionGuardHandler`). Raises the
 /// process's open-file soft limit to its hard limit, and fits the connection cap under it.
 public func makeAPIApplication(
-    configuration: APIConfiguration, logger: Logger,
+    configuration: APIConfiguration, logger: Logger, admin: AdminBackend? = nil,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let limits = OpenFileLimit.fitted(configuration.connectionLimits, openFiles: OpenFileLimit.raise(), logger: logger)
     return Application(
-        router: makeAPIRouter(configuration: configuration, logger: logger),
+        router: makeAPIRouter(configuration: configuration, logger: logger, admin: admin),
         server: guardedHTTP1Server(limits: limits, logger: logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "etl-api",
                              backlog: acceptBacklog),

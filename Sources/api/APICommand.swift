@@ -9,7 +9,8 @@ import ServiceLifecycle
 import UnixSignals
 
 /// `api`: serves the saver's database read-only over HTTP (`API_HOST`, `API_PORT`, `CORS_ORIGINS`,
-/// `API_TOKEN`, `CHARTJS_PATH`).
+/// `API_TOKEN`, `CHARTJS_PATH`), and with `API_ADMIN_TOKEN` the routes that create connectors
+/// and start their runs.
 @main
 struct APICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,8 +30,10 @@ struct APICommand: AsyncParsableCommand {
             "header_timeout_seconds": "\(config.connectionLimits.headerTimeout)",
             "idle_timeout_seconds": "\(config.connectionLimits.idleTimeout)",
             "max_connections": "\(config.connectionLimits.maxConnections)",
+            "admin_routes": "\(config.admin != nil)",
         ])
-        let app = makeAPIApplication(configuration: config, logger: logger)
+        let app = makeAPIApplication(configuration: config, logger: logger,
+                                     admin: try AdminBackend.configured(by: config, logger: logger))
         let group = ServiceGroup(configuration: .init(
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -310,9 +310,17 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
             #expect(Set(paths.keys) == [
                 "/etl_runs", "/etl_runs/{id}", "/processed_users", "/invalid_users", "/stats", "/health", "/metrics",
                 "/openapi.json", "/", "/assets/dashboard.css", "/assets/dashboard.js", "/assets/chart.js",
-                "/connectors", "/connectors/{id}", "/datasets/{dataset}/records",
+                "/connectors", "/connectors/{id}", "/connectors/{id}/run", "/datasets/{dataset}/records",
             ])
-            #expect(paths.values.allSatisfy { Set($0.keys) == ["get"] })
+            // Reads only, but for the two admin routes (served only with API_ADMIN_TOKEN).
+            for (path, operations) in paths {
+                let expected: Set<String> = switch path {
+                case "/connectors": ["get", "post"]
+                case "/connectors/{id}/run": ["post"]
+                default: ["get"]
+                }
+                #expect(Set(operations.keys) == expected, "\(path)")
+            }
             let parameters = try #require((document["components"] as? [String: Any])?["parameters"] as? [String: [String: Any]])
             func names(_ path: String) -> Set<String> {
                 let refs = ((paths[path]?["get"] as? [String: Any])?["parameters"] as? [[String: String]]) ?? []
@@ -331,9 +339,11 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
             for (path, operations) in paths where path != "/assets/chart.js" {
                 let uri = path.replacingOccurrences(of: "{id}", with: path.hasPrefix("/connectors") ? "1" : seeded.runID.timestamp)
                     .replacingOccurrences(of: "{dataset}", with: "shop_orders")
-                let responses = try #require((operations["get"] as? [String: Any])?["responses"] as? [String: Any])
-                try await client.execute(uri: uri, method: .get) { response in
-                    #expect(responses.keys.contains(String(response.status.code)), "\(path) → \(response.status.code)")
+                for (method, operation) in operations {
+                    let responses = try #require((operation as? [String: Any])?["responses"] as? [String: Any])
+                    try await client.execute(uri: uri, method: HTTPRequest.Method(rawValue: method.uppercased())!) { response in
+                        #expect(responses.keys.contains(String(response.status.code)), "\(method) \(path) → \(response.status.code)")
+                    }
                 }
             }
         }

@@ -110,7 +110,8 @@ struct ConfigurationTests {
     @Test func eachExecutableReadsExactlyTheSettingsItLists() throws {
         let readable = try TestEnvironment.temporaryDirectory("readable").appendingPathComponent("key").path
         try "key".write(toFile: readable, atomically: true, encoding: .utf8)
-        let values = Self.required.merging(["SFTP_KEY_PATH": readable, "SFTP_KNOWN_HOSTS": readable]) { $1 }
+        // API_ADMIN_TOKEN set: the api reads REDIS_URL and EVENT_HMAC_KEY only with it.
+        let values = Self.required.merging(["SFTP_KEY_PATH": readable, "SFTP_KNOWN_HOSTS": readable, "API_ADMIN_TOKEN": "admin"]) { $1 }
         let readers: [(any ExecutableConfiguration.Type, String)] = [
             (ExtractorConfiguration.self, "extractor"), (TransformerConfiguration.self, "transformer"),
             (SaverConfiguration.self, "saver"), (APIConfiguration.self, "api"),
@@ -121,6 +122,19 @@ struct ConfigurationTests {
             _ = try configuration.init(ConfigurationSource(values: values, accessReporter: reporter))
             #expect(reporter.names == Set(configuration.settings.map(\.name)), "\(name)")
             #expect(Settings.executables.first { $0.name == name }?.variables.map(\.name) == configuration.settings.map(\.name))
+        }
+    }
+
+    @Test func theAPIIsReadOnlyAndNeedsNoHandoffKeyUnlessAnAdminTokenIsSet() throws {
+        let readOnly = try APIConfiguration(ConfigurationSource(values: [:]))
+        #expect(readOnly.admin == nil)
+        let admin = try APIConfiguration(ConfigurationSource(values: Self.required.merging(
+            ["API_ADMIN_TOKEN": "s3cret-admin", "REDIS_URL": "redis://redis:6379/1"]) { $1 }))
+        #expect(admin.admin == APIConfiguration.AdminAccess(token: "s3cret-admin", redisURL: "redis://redis:6379/1",
+                                                            eventKey: Self.required["EVENT_HMAC_KEY"]!))
+        // An admin token without the key that signs the run requests is refused at start, by name.
+        #expect { try APIConfiguration(ConfigurationSource(values: ["API_ADMIN_TOKEN": "s3cret-admin"])) } throws: { error in
+            "\(error)".contains("EVENT_HMAC_KEY")
         }
     }
 
