@@ -27,7 +27,7 @@ struct PipelineIntegrationTests {
 
         static func start() async throws -> Stack {
             let data = try TestEnvironment.temporaryDirectory("pipeline")
-            return Stack(redis: try await RedisServer.start(), sshd: try SSHDServer.start(), data: data,
+            return Stack(redis: try await RedisServer.start(), sshd: try await SSHDServer.started(), data: data,
                          databasePath: data.appendingPathComponent("database/data.db").path)
         }
 

@@ -8,8 +8,8 @@ extension SFTPClientTests {
     @Suite("SFTP connection and security")
     struct SFTPConnectionTests {
         @Test("a server missing from known_hosts is refused before authenticating")
-        func unknownHost() throws {
-            try withServer { server in
+        func unknownHost() async throws {
+            try await withServer { server in
                 // The right key, but filed under another port: that is a different host to ssh.
                 let knownHosts = server.scratch("known_hosts_other")
                 try "[127.0.0.1]:1 \(server.hostPublicKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
@@ -33,8 +33,8 @@ extension SFTPClientTests {
         }
 
         @Test("an empty known_hosts file means unknown host")
-        func emptyKnownHosts() throws {
-            try withServer { server in
+        func emptyKnownHosts() async throws {
+            try await withServer { server in
                 let knownHosts = server.scratch("known_hosts_empty")
                 _ = FileManager.default.createFile(atPath: knownHosts, contents: Data())
                 let error = #expect(throws: SFTPError.self) {
@@ -48,8 +48,8 @@ extension SFTPClientTests {
         }
 
         @Test("a different key on file for the server is a host key mismatch, refused before authenticating")
-        func hostKeyMismatch() throws {
-            try withServer { server in
+        func hostKeyMismatch() async throws {
+            try await withServer { server in
                 let impostor = try SSHDServer.generateKey(at: server.scratch("impostor_key"), comment: "impostor")
                 let knownHosts = server.scratch("known_hosts_mismatch")
                 try "[127.0.0.1]:\(server.port) \(impostor)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
@@ -71,10 +71,10 @@ extension SFTPClientTests {
         }
 
         @Test("a server with several host keys is verified with the key type known_hosts lists")
-        func negotiatesKnownHostKeyType() throws {
+        func negotiatesKnownHostKeyType() async throws {
             // Real servers (atmoz/sftp) have more host keys than operators put in known_hosts;
             // libssh2 alone may pick ECDSA here and call a correctly configured server unknown.
-            try withServer(additionalHostKeyTypes: ["ecdsa", "rsa"]) { server in
+            try await withServer(additionalHostKeyTypes: ["ecdsa", "rsa"]) { server in
                 let session = try server.connect()
                 defer { session.close() }
                 #expect(try session.list(remoteDirectory: server.uploadRoot.path).isEmpty)
@@ -82,8 +82,8 @@ extension SFTPClientTests {
         }
 
         @Test("a missing known_hosts file is a configuration error")
-        func missingKnownHosts() throws {
-            try withServer { server in
+        func missingKnownHosts() async throws {
+            try await withServer { server in
                 let missing = server.scratch("no_known_hosts")
                 #expect(throws: SFTPError.knownHostsUnreadable(path: missing, reason: "file does not exist or is not readable")) {
                     try SFTPSession.connect(server.endpoint(knownHostsPath: missing))
@@ -92,8 +92,8 @@ extension SFTPClientTests {
         }
 
         @Test("a key the server does not know is an authentication error")
-        func wrongClientKey() throws {
-            try withServer { server in
+        func wrongClientKey() async throws {
+            try await withServer { server in
                 let otherKey = server.scratch("other_ed25519")
                 try SSHDServer.generateKey(at: otherKey, comment: "stranger")
 
@@ -112,8 +112,8 @@ extension SFTPClientTests {
         }
 
         @Test("a missing private key file is reported as such")
-        func missingPrivateKey() throws {
-            try withServer { server in
+        func missingPrivateKey() async throws {
+            try await withServer { server in
                 let missing = server.scratch("no_such_key")
                 let error = #expect(throws: SFTPError.self) { try SFTPSession.connect(server.endpoint(keyPath: missing)) }
                 guard case .privateKeyUnusable(let path, _) = error else {
@@ -125,8 +125,8 @@ extension SFTPClientTests {
         }
 
         @Test("an ed25519 key without its .pub file works (libssh2 derives the public key)")
-        func keyWithoutPublicFile() throws {
-            try withServer { server in
+        func keyWithoutPublicFile() async throws {
+            try await withServer { server in
                 let key = server.scratch("nopub_ed25519")
                 let publicKey = try SSHDServer.generateKey(at: key, comment: "nopub")
                 try FileManager.default.removeItem(atPath: key + ".pub")
@@ -142,8 +142,8 @@ extension SFTPClientTests {
         }
 
         @Test("a passphrase-protected ed25519 key works with its passphrase and is unusable without it")
-        func passphraseProtectedKey() throws {
-            try withServer { server in
+        func passphraseProtectedKey() async throws {
+            try await withServer { server in
                 let key = server.scratch("secret_ed25519")
                 let publicKey = try SSHDServer.generateKey(at: key, passphrase: "correct horse", comment: "secret")
                 try (try String(contentsOfFile: server.authorizedKeysPath, encoding: .utf8) + publicKey + "\n")
@@ -191,8 +191,8 @@ extension SFTPClientTests {
         }
 
         @Test("a server that accepts TCP but never speaks SSH times out instead of hanging")
-        func silentServerTimesOut() throws {
-            try withServer { server in
+        func silentServerTimesOut() async throws {
+            try await withServer { server in
                 let silent = try SilentListener()
                 var endpoint = server.endpoint(timeoutSeconds: 1)
                 endpoint.port = silent.port

@@ -7,8 +7,8 @@ extension SFTPClientTests {
     @Suite("SFTP file operations")
     struct SFTPOperationsTests {
         @Test("makeDirectories creates nested directories and accepts existing ones")
-        func nestedDirectories() throws {
-            try withServer { server in
+        func nestedDirectories() async throws {
+            try await withServer { server in
                 let session = try server.connect()
                 defer { session.close() }
                 let nested = server.uploadRoot.path + "/2024/01/31"
@@ -27,8 +27,8 @@ extension SFTPClientTests {
         }
 
         @Test("makeDirectories over an existing file fails")
-        func directoryOverFile() throws {
-            try withServer { server in
+        func directoryOverFile() async throws {
+            try await withServer { server in
                 try Data("x".utf8).write(to: server.uploadRoot.appendingPathComponent("file"))
                 let session = try server.connect()
                 defer { session.close() }
@@ -37,8 +37,8 @@ extension SFTPClientTests {
         }
 
         @Test("size, list and remove")
-        func sizeListRemove() throws {
-            try withServer { server in
+        func sizeListRemove() async throws {
+            try await withServer { server in
                 let root = server.uploadRoot
                 try Data(count: 1234).write(to: root.appendingPathComponent("one"))
                 try Data(count: 5).write(to: root.appendingPathComponent("two"))
@@ -56,8 +56,8 @@ extension SFTPClientTests {
         }
 
         @Test("close is idempotent and a closed session refuses work")
-        func closeIsIdempotent() throws {
-            try withServer { server in
+        func closeIsIdempotent() async throws {
+            try await withServer { server in
                 let session = try server.connect()
                 session.close()
                 session.close()

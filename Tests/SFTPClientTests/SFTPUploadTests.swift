@@ -8,8 +8,8 @@ extension SFTPClientTests {
     @Suite("SFTP uploads")
     struct SFTPUploadTests {
         @Test("a multi-MB file arrives complete, byte for byte, with no temporary file left")
-        func uploadsLargeFile() throws {
-            try withServer { server in
+        func uploadsLargeFile() async throws {
+            try await withServer { server in
                 // What `ssh-keygen -t ed25519` writes, and what the project ships: OpenSSH format.
                 let key = try String(contentsOfFile: server.clientKeyPath, encoding: .utf8)
                 #expect(key.hasPrefix("-----BEGIN OPENSSH PRIVATE KEY-----"))
@@ -32,8 +32,8 @@ extension SFTPClientTests {
         }
 
         @Test("re-uploading a file whose remote copy has the same size is skipped")
-        func reuploadIsSkipped() throws {
-            try withServer { server in
+        func reuploadIsSkipped() async throws {
+            try await withServer { server in
                 let local = server.scratch("a.jsonl")
                 let content = try writeRandomFile(local, count: 100_000)
                 let session = try server.connect()
@@ -52,8 +52,8 @@ extension SFTPClientTests {
         }
 
         @Test("an existing remote file of a different size is replaced")
-        func differentFileIsReplaced() throws {
-            try withServer { server in
+        func differentFileIsReplaced() async throws {
+            try await withServer { server in
                 let local = server.scratch("b.jsonl")
                 let content = try writeRandomFile(local, count: 70_000)
                 try Data("stale partial content".utf8).write(to: server.uploadRoot.appendingPathComponent("b.jsonl"))
@@ -68,8 +68,8 @@ extension SFTPClientTests {
         }
 
         @Test("leftover temporary files of an interrupted upload are cleaned up, others are untouched")
-        func staleTemporaryFilesAreRemoved() throws {
-            try withServer { server in
+        func staleTemporaryFilesAreRemoved() async throws {
+            try await withServer { server in
                 let local = server.scratch("c.jsonl")
                 _ = try writeRandomFile(local, count: 1000)
                 let root = server.uploadRoot
@@ -85,8 +85,8 @@ extension SFTPClientTests {
         }
 
         @Test("an empty file uploads as an empty file")
-        func emptyFile() throws {
-            try withServer { server in
+        func emptyFile() async throws {
+            try await withServer { server in
                 let local = server.scratch("empty.jsonl")
                 _ = FileManager.default.createFile(atPath: local, contents: Data())
                 let session = try server.connect()
@@ -98,8 +98,8 @@ extension SFTPClientTests {
         }
 
         @Test("a missing local file is a clear error and leaves nothing on the server")
-        func missingLocalFile() throws {
-            try withServer { server in
+        func missingLocalFile() async throws {
+            try await withServer { server in
                 let session = try server.connect()
                 defer { session.close() }
                 let missing = server.scratch("does-not-exist.jsonl")
@@ -120,8 +120,8 @@ extension SFTPClientTests {
         }
 
         @Test("a remote name with a slash is rejected")
-        func invalidRemoteName() throws {
-            try withServer { server in
+        func invalidRemoteName() async throws {
+            try await withServer { server in
                 let local = server.scratch("f.jsonl")
                 _ = try writeRandomFile(local, count: 10)
                 let session = try server.connect()
@@ -133,8 +133,8 @@ extension SFTPClientTests {
         }
 
         @Test("uploading into a directory that does not exist fails with the remote path and SFTP status")
-        func missingRemoteDirectory() throws {
-            try withServer { server in
+        func missingRemoteDirectory() async throws {
+            try await withServer { server in
                 let local = server.scratch("g.jsonl")
                 _ = try writeRandomFile(local, count: 10)
                 let session = try server.connect()

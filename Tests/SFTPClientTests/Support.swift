@@ -16,10 +16,14 @@ import Glibc
 struct SFTPClientTests {}
 
 /// Starts an sshd for one test and always stops it, whatever the test does.
-func withServer(additionalHostKeyTypes: [String] = [], _ body: (SSHDServer) throws -> Void) throws {
-    let server = try SSHDServer.start(additionalHostKeyTypes: additionalHostKeyTypes)
-    defer { server.stop() }
-    try body(server)
+/// Runs `body` against a fresh sshd, on a thread of its own: the SFTP client blocks on its
+/// socket, and on the cooperative pool (two threads here) that would stall every test beside it.
+func withServer(additionalHostKeyTypes: [String] = [], _ body: @escaping @Sendable (SSHDServer) throws -> Void) async throws {
+    try await TestEnvironment.onOwnThread {
+        let server = try SSHDServer.start(additionalHostKeyTypes: additionalHostKeyTypes)
+        defer { server.stop() }
+        try body(server)
+    }
 }
 
 extension SSHDServer {

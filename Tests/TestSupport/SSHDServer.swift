@@ -46,6 +46,12 @@ public final class SSHDServer: @unchecked Sendable {
     /// Retries with a new port if another process grabbed the free port first.
     /// `additionalHostKeyTypes` (e.g. `["ecdsa", "rsa"]`) gives the server more host keys
     /// besides ed25519, as real servers have; known_hosts still lists only the ed25519 one.
+    /// `start` on a thread of its own, for async tests: generating keys and waiting for the
+    /// port would otherwise hold one of the cooperative pool's two threads.
+    public static func started(additionalHostKeyTypes: [String] = []) async throws -> SSHDServer {
+        try await TestEnvironment.onOwnThread { try start(additionalHostKeyTypes: additionalHostKeyTypes) }
+    }
+
     public static func start(additionalHostKeyTypes: [String] = []) throws -> SSHDServer {
         var lastError: any Error = TestSupportError.timedOut("sshd to start")
         for _ in 0..<3 {

@@ -75,8 +75,9 @@ func listDirectory(_ directory: URL) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
 }
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass.
-func eventually(timeout seconds: Double = 20, _ condition: () -> Bool) async throws -> Bool {
+/// Polls `condition` every 10 ms until it holds; gives up after `seconds` (generous: a busy
+/// 2-core machine running the whole suite can keep a test waiting for many seconds).
+func eventually(timeout seconds: Double = 60, _ condition: () -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
