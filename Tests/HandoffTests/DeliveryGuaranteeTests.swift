@@ -21,31 +21,32 @@ struct DeliveryGuaranteeTests {
         let redis = try await RedisServer.start()
         // A claim idle time well above a refresh interval, so that a loaded machine (the whole
         // suite runs in parallel on two cores) cannot make a refresh late enough to lose it.
-        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 1200)
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 3000)
         try await queue.announce(event(1), at: .phase1)
         let slow = try #require(try await queue.next(at: .phase1, group: "t", consumer: "slow", waitMilliseconds: 100))
         let delivered = Date()
-        while Date().timeIntervalSince(delivered) < 2.0 {
+        while Date().timeIntervalSince(delivered) < 4.5 {
             try await Task.sleep(for: .milliseconds(100))
             #expect(try await queue.keepClaimed(slow, group: "t", consumer: "slow"))
         }
-        // 2 s after the delivery, well past the 1.2 s claim idle time, and just after a refresh
+        // 4.5 s after the delivery, well past the 3 s claim idle time, and just after a refresh
         // (so a busy machine delaying this task cannot age the claim in between): still its.
         #expect(try await queue.keepClaimed(slow, group: "t", consumer: "slow"))
         #expect(try await queue.next(at: .phase1, group: "t", consumer: "other", waitMilliseconds: 50) == nil)
         // Once it stops refreshing (it died), the entry is claimed.
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .milliseconds(3500))
         let claimed = try #require(try await queue.next(at: .phase1, group: "t", consumer: "other", waitMilliseconds: 50))
         #expect(claimed.messageID == slow.messageID)
         // The slow one learns that it lost the entry, and cannot take it back.
         #expect(try await queue.keepClaimed(slow, group: "t", consumer: "slow") == false)
         #expect(try await queue.keepClaimed(claimed, group: "t", consumer: "other"))
-        #expect(queue.claimRefreshSeconds == 0.4)
+        #expect(queue.claimRefreshSeconds == 1)
     }
 
     @Test func theConsumerRefreshesItsClaimWhileHandling() async throws {
         let redis = try await RedisServer.start()
-        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 1200)
+        // Refreshed every second: a busy machine delaying a refresh by a second still keeps it.
+        let queue = try RedisRunEventQueue(url: redis.url, eventKey: RedisServer.eventKey, logger: logger, claimIdleMilliseconds: 3000)
         try await queue.announce(event(2), at: .phase1)
         let handledBy = Mutex<[String]>([])
         let consumer = StageConsumer(queue: queue, handoff: .phase1, group: "t", consumer: "slow",
@@ -53,10 +54,10 @@ struct DeliveryGuaranteeTests {
         let slow = Task {
             await consumer.run(handle: { delivery in
                 handledBy.withLock { $0.append("slow") }
-                try await Task.sleep(for: .milliseconds(4800))  // 4 × the claim idle time
+                try await Task.sleep(for: .milliseconds(9000))  // 3 × the claim idle time
             }, giveUp: { _, _ in })
         }
-        try await Task.sleep(for: .milliseconds(3000))
+        try await Task.sleep(for: .milliseconds(6500))
         // Another replica polls meanwhile: it must not get the run.
         #expect(try await queue.next(at: .phase1, group: "t", consumer: "other", waitMilliseconds: 50) == nil)
         // The slow handling finishes and is acknowledged.
