@@ -104,91 +104,72 @@ public final class CurlHTTPClient: Sendable {
     /// else throws `.redirectRefused` without contacting that host. The time limit covers all hops.
     /// Throws `HTTPClientError` when there is no complete HTTP answer.
     public func get(_ url: String, timeoutSeconds: Double) throws -> HTTPResponse {
+        try request("GET", url, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Sends `first`, then each hop `redirect` makes of a 3xx answer, checking where each
+    /// leads: up to `maximumRedirects` hops, each to the URL's own host:port or to one of
+    /// `allowedRedirectHosts` (anything else throws `.redirectRefused` without contacting it).
+    /// `send` gets the time left of `timeoutSeconds`, which covers all hops.
+    func followingRedirects<Hop>(
+        from url: String, first: Hop, timeoutSeconds: Double,
+        redirect: (_ hop: Hop, _ location: String, _ status: Int, _ leavesOrigin: Bool) -> Hop,
+        send: (_ hop: Hop, _ remainingSeconds: Double) throws -> (HTTPResponse, String?)
+    ) throws -> HTTPResponse {
         let origin = URLOrigin(url)
         let deadline = monotonicSeconds() + timeoutSeconds
-        var current = url
+        var hop = first
         for _ in 0...Self.maximumRedirects {
-            let remaining = max(deadline - monotonicSeconds(), 0.001)
-            let (response, location) = try transfer(current, timeoutSeconds: remaining, reportedTimeout: timeoutSeconds)
+            let (response, location) = try send(hop, max(deadline - monotonicSeconds(), 0.001))
             guard (300...399).contains(response.status), let location else { return response }
             let target = URLOrigin(location)
             guard let target, target == origin || allowedRedirectHosts.contains(target.host)
                 || allowedRedirectHosts.contains(target.hostAndPort)
             else { throw HTTPClientError.redirectRefused(url: url, location: location) }
-            current = location
+            hop = redirect(hop, location, response.status, target != origin)
         }
         throw HTTPClientError.tooManyRedirects(url: url, limit: Self.maximumRedirects)
     }
 
-    /// One request, no redirect followed; returns the answer and where it redirects (if it does).
-    private func transfer(_ url: String, timeoutSeconds: Double, reportedTimeout: Double) throws -> (HTTPResponse, String?) {
-        guard let handle = pool.take() else {
-            throw HTTPClientError.transferFailed(url: url, reason: "curl_easy_init failed")
-        }
-        defer { pool.give(back: handle) }
-
-        let context = TransferContext(limit: maxBodyBytes)
-        let unmanaged = Unmanaged.passRetained(context)
-        defer { unmanaged.release() }
-
-        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        let headerList = curl_slist_append(nil, "Accept: application/json")
-        defer { curl_slist_free_all(headerList) }
-
+    /// The options every transfer sets: one URL, no redirect followed by libcurl (see
+    /// `followingRedirects`), HTTP(S) only, the time limit, the headers, curl's error text
+    /// into `errorBuffer`, and the response head into `head`.
+    func setCommonOptions(
+        _ handle: UnsafeMutableRawPointer, url: String, timeoutSeconds: Double, headerList: UnsafeMutablePointer<curl_slist>?,
+        errorBuffer: UnsafeMutablePointer<CChar>?, head: ResponseHead, _ set: (CURLcode) -> Void
+    ) {
         let timeoutMilliseconds = Self.milliseconds(timeoutSeconds)
-        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer -> CURLcode in
-            var setup = CURLE_OK
-            func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
-            set(ccurl_setopt_string(handle, CURLOPT_URL, url))
-            set(ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1))
-            set(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
-            set(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds))
-            set(ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds))
-            // Redirects are followed by `get`, hop by hop, after checking where they lead.
-            set(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
-            set(ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
-            set(ccurl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
-            set(ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, ""))
-            set(ccurl_setopt_string(handle, CURLOPT_USERAGENT, userAgent))
-            set(ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
-            set(ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress))
-            set(ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, curlWriteBody))
-            set(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
-            set(ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader))
-            set(ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque()))
-            if maxBodyBytes > 0 {
-                // Refuses early when Content-Length already says too much; the write callback enforces it otherwise.
-                set(ccurl_setopt_long(handle, CURLOPT_MAXFILESIZE, maxBodyBytes))
-            }
-            guard setup == CURLE_OK else { return setup }
-            return curl_easy_perform(handle)
-        }
-        var redirect: String?
-        if code == CURLE_OK {
-            var location: UnsafeMutablePointer<CChar>?
-            if ccurl_getinfo_string(handle, CURLINFO_REDIRECT_URL, &location) == CURLE_OK, let location {
-                redirect = String(cString: location)
-            }
-        }
-        // The handle must not keep pointers to this call's buffers or context (it keeps its connection cache).
-        curl_easy_reset(handle)
+        set(ccurl_setopt_string(handle, CURLOPT_URL, url))
+        set(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        set(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds))
+        set(ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds))
+        set(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        set(ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
+        set(ccurl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
+        set(ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, ""))
+        set(ccurl_setopt_string(handle, CURLOPT_USERAGENT, userAgent))
+        set(ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+        set(ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
+        set(ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader))
+        set(ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(head).toOpaque()))
+    }
 
-        guard code == CURLE_OK else {
-            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-            if context.overflowed || code == CURLE_FILESIZE_EXCEEDED {
-                throw HTTPClientError.bodyTooLarge(url: url, limit: maxBodyBytes)
-            }
-            switch code {
-            case CURLE_OPERATION_TIMEDOUT:
-                throw HTTPClientError.timedOut(url: url, seconds: reportedTimeout)
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
-                throw HTTPClientError.connectionFailed(url: url, reason: reason)
-            default:
-                throw HTTPClientError.transferFailed(url: url, reason: "\(reason) (curl error \(code.rawValue))")
-            }
+    /// Where a completed transfer's answer redirects, if it does.
+    static func redirectLocation(_ handle: UnsafeMutableRawPointer) -> String? {
+        var location: UnsafeMutablePointer<CChar>?
+        guard ccurl_getinfo_string(handle, CURLINFO_REDIRECT_URL, &location) == CURLE_OK, let location else { return nil }
+        return String(cString: location)
+    }
+
+    /// The error for a failed transfer, in curl's own words where it gave any.
+    static func failure(_ code: CURLcode, url: String, errorBuffer: [CChar], reportedTimeout: Double) -> HTTPClientError {
+        let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT: return .timedOut(url: url, seconds: reportedTimeout)
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: return .connectionFailed(url: url, reason: reason)
+        default: return .transferFailed(url: url, reason: "\(reason) (curl error \(code.rawValue))")
         }
-        return (HTTPResponse(status: context.status, headers: context.headers, body: context.body), redirect)
     }
 
     static func milliseconds(_ seconds: Double) -> Int {
@@ -227,15 +208,11 @@ struct URLOrigin: Equatable {
     }
 }
 
-/// What the C callbacks fill in, reached through an `Unmanaged` pointer.
-final class TransferContext {
-    let limit: Int
-    var body: [UInt8] = []
+/// The status and headers of a response, filled in by `curlWriteHeader` through an
+/// `Unmanaged` pointer. Header names are lower-cased; repeated ones are joined with ", ".
+class ResponseHead {
     var headers: [String: String] = [:]
     var status = 0
-    var overflowed = false
-
-    init(limit: Int) { self.limit = limit }
 
     func appendHeaderLine(_ raw: UnsafeBufferPointer<UInt8>) {
         var line = String(decoding: raw, as: UTF8.self)
@@ -255,6 +232,15 @@ final class TransferContext {
     }
 }
 
+/// A response held in memory, up to `limit` bytes of body (0: no limit).
+final class TransferContext: ResponseHead {
+    let limit: Int
+    var body: [UInt8] = []
+    var overflowed = false
+
+    init(limit: Int) { self.limit = limit }
+}
+
 let curlWriteBody: ccurl_write_callback = { pointer, size, count, userdata in
     guard let userdata else { return 0 }
     let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
@@ -272,11 +258,11 @@ let curlWriteBody: ccurl_write_callback = { pointer, size, count, userdata in
 
 let curlWriteHeader: ccurl_write_callback = { pointer, size, count, userdata in
     guard let userdata else { return 0 }
-    let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
+    let head = Unmanaged<ResponseHead>.fromOpaque(userdata).takeUnretainedValue()
     let length = size * count
     guard length > 0, let pointer else { return length }
     pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
-        context.appendHeaderLine(UnsafeBufferPointer(start: $0, count: length))
+        head.appendHeaderLine(UnsafeBufferPointer(start: $0, count: length))
     }
     return length
 }

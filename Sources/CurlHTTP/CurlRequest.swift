@@ -15,20 +15,10 @@ extension CurlHTTPClient {
     public func request(
         _ method: String, _ url: String, headers: [String: String] = [:], body: [UInt8]? = nil, timeoutSeconds: Double
     ) throws -> HTTPResponse {
-        let origin = URLOrigin(url)
-        let deadline = monotonicSeconds() + timeoutSeconds
-        var hop = RequestHop(method: method.uppercased(), url: url, headers: headers, body: body)
-        for _ in 0...Self.maximumRedirects {
-            let remaining = max(deadline - monotonicSeconds(), 0.001)
-            let (response, location) = try transfer(hop, timeoutSeconds: remaining, reportedTimeout: timeoutSeconds)
-            guard (300...399).contains(response.status), let location else { return response }
-            let target = URLOrigin(location)
-            guard let target, target == origin || allowedRedirectHosts.contains(target.host)
-                || allowedRedirectHosts.contains(target.hostAndPort)
-            else { throw HTTPClientError.redirectRefused(url: url, location: location) }
-            hop = hop.redirected(to: location, status: response.status, leavesOrigin: target != origin)
-        }
-        throw HTTPClientError.tooManyRedirects(url: url, limit: Self.maximumRedirects)
+        try followingRedirects(
+            from: url, first: RequestHop(method: method.uppercased(), url: url, headers: headers, body: body), timeoutSeconds: timeoutSeconds,
+            redirect: { hop, location, status, leavesOrigin in hop.redirected(to: location, status: status, leavesOrigin: leavesOrigin) },
+            send: { hop, remaining in try transfer(hop, timeoutSeconds: remaining, reportedTimeout: timeoutSeconds) })
     }
 
     /// One request, no redirect followed; returns the answer and where it redirects (if it does).
@@ -46,27 +36,14 @@ extension CurlHTTPClient {
         let headerList = hop.headerLines.reduce(nil as UnsafeMutablePointer<curl_slist>?) { curl_slist_append($0, $1) }
         defer { curl_slist_free_all(headerList) }
 
-        let timeoutMilliseconds = Self.milliseconds(timeoutSeconds)
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer -> CURLcode in
             var setup = CURLE_OK
             func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
-            set(ccurl_setopt_string(handle, CURLOPT_URL, hop.url))
+            setCommonOptions(handle, url: hop.url, timeoutSeconds: timeoutSeconds, headerList: headerList,
+                             errorBuffer: errorPointer.baseAddress, head: context, set)
             hop.setMethod(on: handle, set)
-            set(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
-            set(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds))
-            set(ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds))
-            // Redirects are followed by `request`, hop by hop, after checking where they lead.
-            set(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
-            set(ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
-            set(ccurl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
-            set(ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, ""))
-            set(ccurl_setopt_string(handle, CURLOPT_USERAGENT, userAgent))
-            set(ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
-            set(ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress))
             set(ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, curlWriteBody))
             set(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
-            set(ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader))
-            set(ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque()))
             if maxBodyBytes > 0 {
                 // Refuses early when Content-Length already says too much; the write callback enforces it otherwise.
                 set(ccurl_setopt_long(handle, CURLOPT_MAXFILESIZE, maxBodyBytes))
@@ -74,30 +51,15 @@ extension CurlHTTPClient {
             guard setup == CURLE_OK else { return setup }
             return curl_easy_perform(handle)
         }
-        var redirect: String?
-        if code == CURLE_OK {
-            var location: UnsafeMutablePointer<CChar>?
-            if ccurl_getinfo_string(handle, CURLINFO_REDIRECT_URL, &location) == CURLE_OK, let location {
-                redirect = String(cString: location)
-            }
-        }
+        let redirect = code == CURLE_OK ? Self.redirectLocation(handle) : nil
         // The handle must not keep pointers to this call's buffers or context (it keeps its connection cache).
         curl_easy_reset(handle)
 
         guard code == CURLE_OK else {
-            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             if context.overflowed || code == CURLE_FILESIZE_EXCEEDED {
                 throw HTTPClientError.bodyTooLarge(url: hop.url, limit: maxBodyBytes)
             }
-            switch code {
-            case CURLE_OPERATION_TIMEDOUT:
-                throw HTTPClientError.timedOut(url: hop.url, seconds: reportedTimeout)
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
-                throw HTTPClientError.connectionFailed(url: hop.url, reason: reason)
-            default:
-                throw HTTPClientError.transferFailed(url: hop.url, reason: "\(reason) (curl error \(code.rawValue))")
-            }
+            throw Self.failure(code, url: hop.url, errorBuffer: errorBuffer, reportedTimeout: reportedTimeout)
         }
         return (HTTPResponse(status: context.status, headers: context.headers, body: context.body), redirect)
     }
