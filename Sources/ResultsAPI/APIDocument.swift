@@ -1,16 +1,20 @@
 import Foundation
 
 /// The OpenAPI document, `Resources/openapi.json`: the one description of the API's shape.
-/// It is served byte for byte at `GET /openapi.json`, and read once at start for the rules of
+/// It is served at `GET /openapi.json` (byte for byte with `API_ADMIN_TOKEN` set; without it,
+/// less the admin operations the api then does not serve), and read once at start for the rules of
 /// every parameter, which the routes check each request against (`RequestParameters`): what
 /// the document promises a client is what the server enforces, with no second copy of it.
 public struct APIDocument: Sendable {
     public let bytes: [UInt8]
     /// Paths whose operation has an empty security requirement: served without a token.
     public let openPaths: Set<String>
+    /// Path templates of the operations marked `"x-admin": true`, which exist only when
+    /// `API_ADMIN_TOKEN` is set (`addAdminRoutes`).
+    public let adminPaths: Set<String>
     private let parametersByPath: [String: [ParameterRule]]
 
-    /// The document of this build, from the module's resource bundle.
+    /// The document of this build, from the module's resource bundle, admin operations included.
     public static let bundled: APIDocument = {
         do {
             return try APIDocument(bytes: PackagedFile.bytes("openapi.json"))
@@ -18,6 +22,47 @@ public struct APIDocument: Sendable {
             fatalError("\(error)")
         }
     }()
+
+    /// What a read-only api serves: `bundled` without its admin operations, so a client (or
+    /// schemathesis) is never promised a route that is not there.
+    public static let bundledReadOnly: APIDocument = {
+        do {
+            return try bundled.withoutAdminOperations()
+        } catch {
+            fatalError("\(error)")
+        }
+    }()
+
+    /// This document less the operations marked `"x-admin": true` (and any path left empty).
+    func withoutAdminOperations() throws(APIDocumentError) -> APIDocument {
+        do {
+            guard var document = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+                  var paths = document["paths"] as? [String: [String: Any]]
+            else { throw APIDocumentError("openapi.json has no paths") }
+            for (path, operations) in paths {
+                let kept = operations.filter { ($0.value as? [String: Any])?["x-admin"] as? Bool != true }
+                paths[path] = kept.isEmpty ? nil : kept
+            }
+            document["paths"] = paths
+            let pruned = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            return try APIDocument(bytes: Array(pruned))
+        } catch let error as APIDocumentError {
+            throw error
+        } catch {
+            throw APIDocumentError("openapi.json could not be pruned of its admin operations: \(error)")
+        }
+    }
+
+    /// Whether a request path (`/connectors/7/run`) is one of `adminPaths` (`/connectors/{id}/run`).
+    func isAdminPath(_ path: String) -> Bool {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return adminPaths.contains { template in
+            let parts = template.split(separator: "/", omittingEmptySubsequences: false)
+            return parts.count == segments.count && zip(parts, segments).allSatisfy { part, segment in
+                part.hasPrefix("{") && part.hasSuffix("}") ? !segment.isEmpty : part == segment
+            }
+        }
+    }
 
     public init(bytes: [UInt8]) throws(APIDocumentError) {
         let document: DocumentObject
@@ -29,6 +74,7 @@ public struct APIDocument: Sendable {
         self.bytes = bytes
         parametersByPath = try document.parameterRules()
         openPaths = document.openPaths
+        adminPaths = document.adminPaths
     }
 
     /// The parameters the document declares for `GET path` (a template such as
@@ -166,10 +212,19 @@ private struct DocumentObject: Decodable {
     struct OperationObject: Decodable {
         let parameters: [Reference]?
         let security: [[String: [String]]]?
+        let admin: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case parameters, security, admin = "x-admin"
+        }
     }
 
     var openPaths: Set<String> {
         Set(paths.filter { $0.value["get"]?.security?.isEmpty == true }.keys)
+    }
+
+    var adminPaths: Set<String> {
+        Set(paths.filter { $0.value.values.contains { $0.admin == true } }.keys)
     }
 
     struct Reference: Decodable {

@@ -105,16 +105,19 @@ struct ReadOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
     static var allowed: Set<HTTPRequest.Method> { [.get, .head, .options] }
     /// `API_ADMIN_TOKEN` is set: a POST to an admin route goes on (to its token check).
     let adminRoutesServed: Bool
+    /// Where the admin routes are (the full document's `adminPaths`).
+    let document: APIDocument
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if adminRoutesServed, request.method == .post, AdminBackend.isAdminPath(request.uri.path) {
+        let isAdminPath = document.isAdminPath(request.uri.path)
+        if adminRoutesServed, request.method == .post, isAdminPath {
             return try await next(request, context)
         }
         guard Self.allowed.contains(request.method) else {
             var error = APIError(
                 status: .methodNotAllowed, code: "method_not_allowed",
                 message: "\(request.method.rawValue) is not allowed: this API is read-only"
-                    + (AdminBackend.isAdminPath(request.uri.path) && !adminRoutesServed
+                    + (isAdminPath && !adminRoutesServed
                         ? " (POST /connectors and POST /connectors/{id}/run are served when API_ADMIN_TOKEN is set)" : ""))
             error.headers[.allow] = "GET, HEAD, OPTIONS"
             throw error
@@ -137,8 +140,11 @@ struct OriginListCORSMiddleware<Context: RequestContext>: RouterMiddleware {
 
     let origins: Set<String>
     let allowed: CORSMiddleware<Context>
+    /// With `API_ADMIN_TOKEN` set, the admin paths also allow POST (the document's `adminPaths`).
+    let adminDocument: APIDocument?
 
-    init(origins: [String]) {
+    init(origins: [String], adminDocument: APIDocument? = nil) {
+        self.adminDocument = adminDocument
         self.origins = Set(origins)
         allowed = CORSMiddleware(allowOrigin: origins.contains("*") ? .all : .originBased, allowHeaders: Self.allowedHeaders,
                                  allowMethods: Self.methods, exposedHeaders: ["X-Total-Count"], maxAge: .seconds(Int64(Self.maxAgeSeconds)))
@@ -147,7 +153,10 @@ struct OriginListCORSMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let origin = request.headers[.origin]
         let originAllowed = origin.map { origins.contains("*") || origins.contains($0) } ?? false
-        if request.method == .options { return preflight(origin: originAllowed ? origin : nil) }
+        if request.method == .options {
+            let admin = adminDocument?.isAdminPath(request.uri.path) == true
+            return preflight(origin: originAllowed ? origin : nil, methods: Self.methods + (admin ? [.post] : []))
+        }
         guard originAllowed, let origin else { return try await next(request, context) }
         var response = try await allowed.handle(request, context: context, next: next)
         // Hummingbird sends Expose-Headers on preflights only; browsers need it on the
@@ -158,8 +167,8 @@ struct OriginListCORSMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    private func preflight(origin: String?) -> Response {
-        let methods = Self.methods.map(\.rawValue).joined(separator: ", ")
+    private func preflight(origin: String?, methods allowedMethods: [HTTPRequest.Method]) -> Response {
+        let methods = allowedMethods.map(\.rawValue).joined(separator: ", ")
         var headers: HTTPFields = [.allow: methods]
         if let origin {
             headers[.accessControlAllowOrigin] = origins.contains("*") ? "*" : origin

@@ -33,11 +33,6 @@ public struct AdminBackend: Sendable {
         return AdminBackend(token: admin.token, databasePath: configuration.databasePath, requests: requests)
     }
 
-    /// Whether `path` is one of the admin routes (so a POST to it is not refused as a write).
-    static func isAdminPath(_ path: String) -> Bool {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        return path == "/connectors" || (parts.count == 4 && parts[1] == "connectors" && parts[3] == "run")
-    }
 }
 
 /// The registry over a writable connection, opened (and the database migrated, as `etlctl`

@@ -39,11 +39,13 @@ public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], apiToken: 
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost first: CORS headers land on every answer, errors included; metrics see the
     // final status of every answer, errors included.
-    router.add(middleware: OriginListCORSMiddleware(origins: corsOrigins.isEmpty ? ["*"] : corsOrigins))
+    // The document served is what this api serves: the admin operations only with the admin token.
+    let document = admin == nil ? APIDocument.bundledReadOnly : APIDocument.bundled
+    router.add(middleware: OriginListCORSMiddleware(origins: corsOrigins.isEmpty ? ["*"] : corsOrigins,
+                                                    adminDocument: admin == nil ? nil : document))
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
-    router.add(middleware: ReadOnlyMiddleware(adminRoutesServed: admin != nil))
-    let document = APIDocument.bundled
+    router.add(middleware: ReadOnlyMiddleware(adminRoutesServed: admin != nil, document: .bundled))
     if let apiToken, !apiToken.isEmpty {
         // The admin token reads too: whoever may create connectors may see them.
         let tokens = [apiToken] + (admin.map { [$0.token] } ?? [])

@@ -43,6 +43,32 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: fixture.databasePath), "a refused write created the database")
     }
 
+    /// What is documented is what is served: the admin operations, and POST in `Allow`, only
+    /// when the api serves them.
+    @Test func theDocumentAndAllowListTheAdminRoutesOnlyWhenServed() async throws {
+        let fixture = try APIFixture()
+        let admin = AdminBackend(token: Self.adminToken, databasePath: fixture.databasePath, requests: InMemoryRunRequestQueue())
+        for backend in [nil, admin] {
+            try await fixture.app(admin: backend).test(.router) { client in
+                let paths = try await client.execute(uri: "/openapi.json", method: .get) { response in
+                    try #require((json(response) as? [String: Any])?["paths"] as? [String: [String: Any]])
+                }
+                let served = backend != nil
+                #expect((paths["/connectors"]?["post"] != nil) == served)
+                #expect((paths["/connectors/{id}/run"]?["post"] != nil) == served)
+                #expect(paths["/connectors"]?["get"] != nil && paths["/etl_runs"]?["get"] != nil)
+                for uri in ["/connectors", "/connectors/3/run"] {
+                    try await client.execute(uri: uri, method: .options) { response in
+                        #expect(response.headers[.allow] == (served ? "GET, HEAD, OPTIONS, POST" : "GET, HEAD, OPTIONS"), "\(uri)")
+                    }
+                }
+                try await client.execute(uri: "/connectors/3", method: .options) { response in
+                    #expect(response.headers[.allow] == "GET, HEAD, OPTIONS")
+                }
+            }
+        }
+    }
+
     @Test func onlyTheAdminTokenCreatesAndRuns() async throws {
         let fixture = try APIFixture()
         _ = try PipelineDatabase(path: fixture.databasePath)
