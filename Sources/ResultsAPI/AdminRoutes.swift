@@ -65,54 +65,83 @@ func addAdminRoutes(to router: Router<BasicRequestContext>, admin: AdminBackend,
     let idRules = document.parameters(of: "/connectors/{id}")
     router.post("connectors") { request, context -> Response in
         try requireAdmin(request, admin: admin)
-        let body = try await definitionText(request, context: context)
-        let connector: ValidatedConnector
-        do throws(ConnectorError) {
-            connector = try catalog.validate(try ConnectorDefinition.parse(body, source: "the request body"))
-        } catch {
-            throw APIError(status: .badRequest, code: "invalid_connector", message: error.description)
-        }
-        do {
-            let record = try await admin.registry.registry().create(connector)
-            var headers = HTTPFields()
-            headers[.location] = "/connectors/\(record.id ?? 0)"
-            return JSONBody.response(catalog.view(of: record, now: Date()), status: .created, headers: headers)
-        } catch let error as RegistryError {
-            throw APIError(status: .conflict, code: "connector_exists", message: error.description)
-        }
+        let connector = try validatedConnector(try await definitionText(request, context: context), catalog: catalog)
+        return try await create(connector, in: admin, catalog: catalog)
     }
-
     router.post("connectors/:id/run") { request, context -> Response in
         try requireAdmin(request, admin: admin)
-        let raw = context.parameters.get("id") ?? ""
-        if let violation = checkPathParameter("id", raw[...], rules: idRules) {
-            throw APIError(status: .badRequest, code: "invalid_connector_id", message: "id: \(violation.message)")
-        }
-        guard let id = Int64(raw) else {
-            throw APIError(status: .notFound, code: "connector_not_found", message: "no connector with id \(raw)")
-        }
-        let registry = try await admin.registry.registry()
-        guard let record = try await registry.connector(id: id) else {
-            throw APIError(status: .notFound, code: "connector_not_found", message: "no connector with id \(raw)")
-        }
-        do {
-            _ = try catalog.validate(try ConnectorRegistry.definition(of: record))
-        } catch {
-            throw APIError(status: .conflict, code: "invalid_connector",
-                           message: "connector \(record.name) is stored with a definition that no longer validates: \(error)")
-        }
-        let runRequest = RunRequest(sourceID: id, connector: record.name, requestedAt: ISO8601.string(from: Date()), requestedBy: "api")
-        do {
-            try await admin.requests.submit(runRequest)
-        } catch {
-            throw APIError(status: .serviceUnavailable, code: "handoff_unavailable",
-                           message: "the run request could not be handed to the extractor (is Redis reachable?): \(error)")
-        }
-        var headers = HTTPFields()
-        headers[.location] = "/connectors/\(id)"
-        return JSONBody.response(RunAccepted(taskID: runRequest.taskID, sourceID: id, connector: record.name),
-                                 status: .accepted, headers: headers)
+        let id = try connectorID(context.parameters.get("id") ?? "", rules: idRules)
+        return try await startRun(ofConnector: id, in: admin, catalog: catalog)
     }
+}
+
+// The handlers' steps are functions of their own, the typed-throws ones synchronous: with
+// them inline in one async route closure, swiftc 6.3.1 crashed in `-c release` (LLVM's
+// coroutine splitting).
+
+/// The connector a request body defines, validated by the catalog; a 400 naming each bad
+/// field otherwise.
+func validatedConnector(_ body: String, catalog: ConnectorCatalog) throws(APIError) -> ValidatedConnector {
+    do throws(ConnectorError) {
+        return try catalog.validate(try ConnectorDefinition.parse(body, source: "the request body"))
+    } catch {
+        throw APIError(status: .badRequest, code: "invalid_connector", message: error.description)
+    }
+}
+
+/// The registry id in a request path: a 400 for an id the document's rules refuse, a 404 for
+/// one no connector could have.
+func connectorID(_ raw: String, rules: [ParameterRule]) throws(APIError) -> Int64 {
+    if let violation = checkPathParameter("id", raw[...], rules: rules) {
+        throw APIError(status: .badRequest, code: "invalid_connector_id", message: "id: \(violation.message)")
+    }
+    guard let id = Int64(raw) else { throw connectorNotFound(raw) }
+    return id
+}
+
+func connectorNotFound(_ id: String) -> APIError {
+    APIError(status: .notFound, code: "connector_not_found", message: "no connector with id \(id)")
+}
+
+/// Refuses to start a connector whose stored definition no longer validates (the catalog
+/// changed since it was stored): the extractor would refuse it too, after the 202.
+func requireStillValid(_ record: DataSourceRecord, catalog: ConnectorCatalog) throws(APIError) {
+    do {
+        _ = try catalog.validate(try ConnectorRegistry.definition(of: record))
+    } catch {
+        throw APIError(status: .conflict, code: "invalid_connector",
+                       message: "connector \(record.name) is stored with a definition that no longer validates: \(error)")
+    }
+}
+
+/// Stores `connector` and answers 201 with its view and location; 409 when the name is taken.
+func create(_ connector: ValidatedConnector, in admin: AdminBackend, catalog: ConnectorCatalog) async throws -> Response {
+    let record: DataSourceRecord
+    do {
+        record = try await admin.registry.registry().create(connector)
+    } catch let error as RegistryError {
+        throw APIError(status: .conflict, code: "connector_exists", message: error.description)
+    }
+    var headers = HTTPFields()
+    headers[.location] = "/connectors/\(record.id ?? 0)"
+    return JSONBody.response(catalog.view(of: record, now: Date()), status: .created, headers: headers)
+}
+
+/// Hands a run request for connector `id` to the extractor and answers 202 with its task id.
+func startRun(ofConnector id: Int64, in admin: AdminBackend, catalog: ConnectorCatalog) async throws -> Response {
+    guard let record = try await admin.registry.registry().connector(id: id) else { throw connectorNotFound(String(id)) }
+    try requireStillValid(record, catalog: catalog)
+    let runRequest = RunRequest(sourceID: id, connector: record.name, requestedAt: ISO8601.string(from: Date()), requestedBy: "api")
+    do {
+        try await admin.requests.submit(runRequest)
+    } catch {
+        throw APIError(status: .serviceUnavailable, code: "handoff_unavailable",
+                       message: "the run request could not be handed to the extractor (is Redis reachable?): \(error)")
+    }
+    var headers = HTTPFields()
+    headers[.location] = "/connectors/\(id)"
+    return JSONBody.response(RunAccepted(taskID: runRequest.taskID, sourceID: id, connector: record.name),
+                             status: .accepted, headers: headers)
 }
 
 /// The answer to `POST /connectors/{id}/run`: the task id the extractor logs the run under.
