@@ -85,7 +85,7 @@ public struct ConnectorRunner: Sendable {
         let startedAt = ISO8601.string(from: clock.now())
         let runFiles = try await files.run { [dataDirectory, clock] in
             try RunFiles.createDirectories(under: dataDirectory)
-            let files = RunFiles(dataDirectory: dataDirectory, runID: RunFiles.unusedRunID(at: clock.now(), dataDirectory: dataDirectory))
+            let files = RunFiles(dataDirectory: dataDirectory, runID: try RunFiles.issueRunID(at: clock.now(), dataDirectory: dataDirectory))
             let manifest = RunManifest(sourceID: sourceID, connector: definition.name, dataset: definition.dataset,
                                        contract: Self.manifestContract(definition.contract))
             try manifest.write(to: files)

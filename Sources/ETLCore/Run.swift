@@ -78,16 +78,31 @@ public struct RunFiles: Sendable {
         return RunID(String(name.dropFirst("records_".count).dropLast(".jsonl".count)))
     }
 
-    /// The run id of the second `date` falls in, or of the first later second whose raw file
-    /// does not exist yet: a new run never takes the id of an existing run (a restart in the
-    /// same second as the previous run's end, two runs started in one second).
-    public static func unusedRunID(at date: Date, dataDirectory: URL) -> RunID {
+    /// A new run's id: the second `date` falls in, or the first later second that no run of
+    /// this data directory has had. The last id issued is kept in the state folder, because a
+    /// run that failed leaves no file behind: without it, a run started in the same second as
+    /// a failed one would take the failed run's id, and its ledger row with it.
+    /// Callers hold the extraction lock, so two runs never race for an id.
+    public static func issueRunID(at date: Date, dataDirectory: URL) throws -> RunID {
+        let marker = lastIssuedRunIDFile(dataDirectory)
         var second = date
+        if let text = try? String(contentsOf: marker, encoding: .utf8),
+            let last = RunID(text.trimmingCharacters(in: .whitespacesAndNewlines)), last.date >= second {
+            second = last.date.addingTimeInterval(1)
+        }
         while FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: RunID(date: second)).raw.path)
             || FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: RunID(date: second)).manifest.path) {
             second = second.addingTimeInterval(1)
         }
-        return RunID(date: second)
+        let runID = RunID(date: second)
+        try FileManager.default.createDirectory(at: stateDirectory(dataDirectory), withIntermediateDirectories: true)
+        try Data(runID.timestamp.utf8).write(to: marker, options: .atomic)
+        return runID
+    }
+
+    /// Where `issueRunID` keeps the last run id it issued.
+    public static func lastIssuedRunIDFile(_ data: URL) -> URL {
+        stateDirectory(data).appendingPathComponent("last_run_id")
     }
 
     /// Creates every directory a stage writes to.

@@ -177,7 +177,7 @@ public struct Extraction: Sendable {
             return checkpoint
         }
         let checkpoint = ExtractionCheckpoint(
-            runID: RunFiles.unusedRunID(at: clock.now(), dataDirectory: dataDirectory), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: ISO8601.string(from: clock.now()))
+            runID: try RunFiles.issueRunID(at: clock.now(), dataDirectory: dataDirectory), fetched: 0, bytes: 0, total: nil, attempt: 1, startedAt: ISO8601.string(from: clock.now()))
         try checkpoints.save(checkpoint)
         logger.info("starting run \(checkpoint.runID) from \(configuration.sourceURL.absoluteString)")
         return checkpoint

@@ -23,7 +23,7 @@ import Testing
         let events = InMemoryRunEventQueue()
         let runner: ConnectorRunner
 
-        init() throws {
+        init(clock: any PipelineClock = SystemClock()) throws {
             data = try TestEnvironment.temporaryDirectory("connector-run")
             input = data.appendingPathComponent("in")
             try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
@@ -35,7 +35,7 @@ import Testing
             runner = ConnectorRunner(
                 catalog: .product, registry: registry, queue: events,
                 context: SourceContext(http: http, downloads: http, logger: logger),
-                dataDirectory: data, clock: SystemClock(), logger: logger)
+                dataDirectory: data, clock: clock, logger: logger)
         }
 
         func register() async throws -> RunRequest {
@@ -90,6 +90,19 @@ import Testing
         let record = try await setup.registry.connector("drops")
         #expect(record.status == .error && record.statusReason == reason && record.stateJSON == nil)
         #expect(setup.events.announced(at: .phase1).last?.status == .failed)
+    }
+
+    /// A failed run leaves no file, yet the run after it, started within the same second,
+    /// still gets an id of its own: it must not inherit the failed run's ledger row.
+    @Test func aRunAfterAFailedOneInTheSameSecondGetsANewRunID() async throws {
+        let setup = try Setup(clock: TestClock())
+        try setup.write("a.json", [#"[{"id":1},{"id":"#])
+        let request = try await setup.register()
+        guard case .failed(let failedID?, _) = try await setup.runner.run(request) else { Issue.record("the run did not fail"); return }
+        try setup.write("a.json", [#"[{"id":1}]"#])
+        guard case .extracted(let runID, _) = try await setup.runner.run(request) else { Issue.record("the fixed run did not extract"); return }
+        #expect(runID != failedID && runID > failedID, "\(runID) after \(failedID)")
+        #expect(try await setup.registry.connector("drops").lastRunID == runID.timestamp)
     }
 
     @Test func theServiceRunsRequestsAndAcknowledgesThemWhenTheirRunEnded() async throws {
