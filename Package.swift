@@ -176,7 +176,13 @@ let package = Package(
         ]),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["ETLCore", "RedisClient"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            "ETLCore", "RedisClient",
+            // The REST test server (Hummingbird) and SQL on the test PostgreSQL (PostgresNIO).
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "ETLCoreTests", dependencies: [
             "ETLCore", "TestSupport",
             .product(name: "Configuration", package: "swift-configuration"),
@@ -223,6 +229,7 @@ let package = Package(
         ]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Extraction", "Transformation", "Loading", "PipelineSchema", "FixtureSource", "Handoff", "ETLCore", "RedisClient", "TestSupport",
+            "Connectors", "ConnectorSources", "ConnectorRuns", "Contracts",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

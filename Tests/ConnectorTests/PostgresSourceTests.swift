@@ -279,16 +279,7 @@ private struct PostgresTestDatabase {
     }
 
     private func execute(_ statements: [String], in database: String) async throws {
-        let configuration = PostgresConnection.Configuration(
-            host: server.host, port: server.port, username: server.user, password: server.password, database: database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: Logger(label: "postgres-test"))
-        do {
-            for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Logger(label: "postgres-test")) }
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await server.execute(statements, in: database)
     }
 
     func source(_ values: [String: ConfigValue], batchSize: Int = 1000, environment: [String: String]? = nil) throws -> PostgresSource {

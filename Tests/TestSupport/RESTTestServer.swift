@@ -1,27 +1,29 @@
-import Foundation
+public import Foundation
 import Hummingbird
 import Logging
 import Synchronization
-import TestSupport
 
-/// A JSON API on a free loopback port for `RESTSourceTests`, started and stopped by each test.
-final class RESTTestServer: Sendable {
-    let api: RESTTestAPI
+/// A JSON API on a free loopback port for `RESTSourceTests` (started and stopped by each test)
+/// and the connector pipeline tests: every pagination style, credential checks, faults, and
+/// files served as they are (`/files/<name>`).
+public final class RESTTestServer: Sendable {
+    public let api: RESTTestAPI
     private let task: Task<Void, any Error>
 
-    var baseURL: String { api.baseURL }
-    var port: Int { api.port }
+    public var baseURL: String { api.baseURL }
+    public var port: Int { api.port }
     /// The path and query of every request received, in order.
-    var requests: [String] { api.requests }
+    public var requests: [String] { api.requests }
 
     private init(api: RESTTestAPI, task: Task<Void, any Error>) {
         self.api = api
         self.task = task
     }
 
-    /// Starts the server and returns once it accepts connections.
-    static func start(count: Int = 1050) async throws -> RESTTestServer {
-        let api = RESTTestAPI(port: try Loopback.freePort(), count: count)
+    /// Starts the server and returns once it accepts connections; `files` are served by name
+    /// under `/files/`, byte for byte.
+    public static func start(count: Int = 1050, files: [String: [UInt8]] = [:]) async throws -> RESTTestServer {
+        let api = RESTTestAPI(port: try Loopback.freePort(), count: count, files: files)
         let router = Router()
         api.addRoutes(to: router)
         let (running, continuation) = AsyncStream<Void>.makeStream()
@@ -38,7 +40,7 @@ final class RESTTestServer: Sendable {
         return RESTTestServer(api: api, task: task)
     }
 
-    func stop() async {
+    public func stop() async {
         task.cancel()
         _ = await task.result
     }
@@ -46,22 +48,24 @@ final class RESTTestServer: Sendable {
 
 /// `count` records `{"id":n,"name":"user n"}` behind every pagination style, credential
 /// checks and faults.
-final class RESTTestAPI: Sendable {
-    static let secret = "s3cr+t/key"
-    static let username = "alice"
-    static let password = "pa55:word"
+public final class RESTTestAPI: Sendable {
+    public static let secret = "s3cr+t/key"
+    public static let username = "alice"
+    public static let password = "pa55:word"
 
-    let port: Int
-    let count: Int
+    public let port: Int
+    public let count: Int
+    public let files: [String: [UInt8]]
     private let busyRequests = Mutex(0)
     private let paths = Mutex<[String]>([])
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
-    var requests: [String] { paths.withLock { $0 } }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var requests: [String] { paths.withLock { $0 } }
 
-    init(port: Int, count: Int) {
+    init(port: Int, count: Int, files: [String: [UInt8]] = [:]) {
         self.port = port
         self.count = count
+        self.files = files
     }
 
     // MARK: Routes
@@ -74,6 +78,12 @@ final class RESTTestAPI: Sendable {
         router.get("cursor") { request, _ in self.cursorPage(request) }
         router.get("link") { request, _ in self.linkPage(request) }
         router.get("all") { _, _ in Self.json("[\(self.records(0..<self.count))]") }
+        router.get("files/:name") { _, context in
+            guard let name = context.parameters.get("name"), let bytes = self.files[name] else {
+                return Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "no such file")))
+            }
+            return Response(status: .ok, headers: [.contentType: "text/csv"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
         router.get("bearer") { request, _ in
             Self.guarded(Self.header("authorization", in: request) == "Bearer \(Self.secret)")
         }
