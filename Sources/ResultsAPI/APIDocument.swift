@@ -13,6 +13,8 @@ public struct APIDocument: Sendable {
     /// `API_ADMIN_TOKEN` is set (`addAdminRoutes`).
     public let adminPaths: Set<String>
     private let parametersByPath: [String: [ParameterRule]]
+    /// Each path template's operations, as upper-case methods.
+    private let methodsByPath: [String: Set<String>]
 
     /// The document of this build, from the module's resource bundle, admin operations included.
     public static let bundled: APIDocument = {
@@ -55,12 +57,27 @@ public struct APIDocument: Sendable {
 
     /// Whether a request path (`/connectors/7/run`) is one of `adminPaths` (`/connectors/{id}/run`).
     func isAdminPath(_ path: String) -> Bool {
+        adminPaths.contains { Self.template($0, matches: path) }
+    }
+
+    /// The methods `Allow` names for a request path: the document's operations on the path's
+    /// template (HEAD wherever GET is) and OPTIONS; for a path the document does not describe,
+    /// what every path of this read-mostly API allows: GET, HEAD, OPTIONS.
+    func allowedMethods(for path: String) -> [String] {
+        let template = methodsByPath[path] != nil ? path : methodsByPath.keys.sorted().first { Self.template($0, matches: path) }
+        var methods = template.flatMap { methodsByPath[$0] } ?? ["GET"]
+        if methods.contains("GET") { methods.insert("HEAD") }
+        methods.insert("OPTIONS")
+        return Self.methodOrder.filter(methods.contains)
+    }
+
+    private static let methodOrder = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+
+    private static func template(_ template: String, matches path: String) -> Bool {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        return adminPaths.contains { template in
-            let parts = template.split(separator: "/", omittingEmptySubsequences: false)
-            return parts.count == segments.count && zip(parts, segments).allSatisfy { part, segment in
-                part.hasPrefix("{") && part.hasSuffix("}") ? !segment.isEmpty : part == segment
-            }
+        let parts = template.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == segments.count && zip(parts, segments).allSatisfy { part, segment in
+            part.hasPrefix("{") && part.hasSuffix("}") ? !segment.isEmpty : part == segment
         }
     }
 
@@ -75,6 +92,7 @@ public struct APIDocument: Sendable {
         parametersByPath = try document.parameterRules()
         openPaths = document.openPaths
         adminPaths = document.adminPaths
+        methodsByPath = document.paths.mapValues { Set($0.keys.map { $0.uppercased() }) }
     }
 
     /// The parameters the document declares for `GET path` (a template such as

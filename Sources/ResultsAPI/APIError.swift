@@ -140,11 +140,11 @@ struct OriginListCORSMiddleware<Context: RequestContext>: RouterMiddleware {
 
     let origins: Set<String>
     let allowed: CORSMiddleware<Context>
-    /// With `API_ADMIN_TOKEN` set, the admin paths also allow POST (the document's `adminPaths`).
-    let adminDocument: APIDocument?
+    /// The document served: `Allow` names the methods it declares for each path.
+    let document: APIDocument
 
-    init(origins: [String], adminDocument: APIDocument? = nil) {
-        self.adminDocument = adminDocument
+    init(origins: [String], document: APIDocument) {
+        self.document = document
         self.origins = Set(origins)
         allowed = CORSMiddleware(allowOrigin: origins.contains("*") ? .all : .originBased, allowHeaders: Self.allowedHeaders,
                                  allowMethods: Self.methods, exposedHeaders: ["X-Total-Count"], maxAge: .seconds(Int64(Self.maxAgeSeconds)))
@@ -154,8 +154,7 @@ struct OriginListCORSMiddleware<Context: RequestContext>: RouterMiddleware {
         let origin = request.headers[.origin]
         let originAllowed = origin.map { origins.contains("*") || origins.contains($0) } ?? false
         if request.method == .options {
-            let admin = adminDocument?.isAdminPath(request.uri.path) == true
-            return preflight(origin: originAllowed ? origin : nil, methods: Self.methods + (admin ? [.post] : []))
+            return preflight(origin: originAllowed ? origin : nil, methods: document.allowedMethods(for: request.uri.path))
         }
         guard originAllowed, let origin else { return try await next(request, context) }
         var response = try await allowed.handle(request, context: context, next: next)
@@ -167,8 +166,8 @@ struct OriginListCORSMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    private func preflight(origin: String?, methods allowedMethods: [HTTPRequest.Method]) -> Response {
-        let methods = allowedMethods.map(\.rawValue).joined(separator: ", ")
+    private func preflight(origin: String?, methods allowedMethods: [String]) -> Response {
+        let methods = allowedMethods.joined(separator: ", ")
         var headers: HTTPFields = [.allow: methods]
         if let origin {
             headers[.accessControlAllowOrigin] = origins.contains("*") ? "*" : origin

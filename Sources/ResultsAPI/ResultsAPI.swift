@@ -41,8 +41,7 @@ public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], apiToken: 
     // final status of every answer, errors included.
     // The document served is what this api serves: the admin operations only with the admin token.
     let document = admin == nil ? APIDocument.bundledReadOnly : APIDocument.bundled
-    router.add(middleware: OriginListCORSMiddleware(origins: corsOrigins.isEmpty ? ["*"] : corsOrigins,
-                                                    adminDocument: admin == nil ? nil : document))
+    router.add(middleware: OriginListCORSMiddleware(origins: corsOrigins.isEmpty ? ["*"] : corsOrigins, document: document))
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     router.add(middleware: ReadOnlyMiddleware(adminRoutesServed: admin != nil, document: .bundled))

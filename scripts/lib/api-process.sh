@@ -9,7 +9,9 @@
 #   api_start VAR=VALUE...         starts the api as scripts/stack.py defines it, on a free
 #                                  loopback port with DATABASE_PATH etc. given as arguments;
 #                                  sets API_PORT_USED and API_PID; waits for /health; log in
-#                                  $WORK/api.log
+#                                  $WORK/api.log; API_COMPONENTS=redis,api starts the
+#                                  stack's password-protected Redis first and gives the api
+#                                  its REDIS_URL and EVENT_HMAC_KEY
 #   api_stop                       stops it (SIGTERM)
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/${0##*/}.XXXXXX")"
@@ -57,7 +59,7 @@ api_start() {
     local settings=(--set LOG_LEVEL=warning) assignment
     for assignment in "$@"; do settings+=(--set "$assignment"); done
     # From the repository root, as the api runs there (it reads .env from its directory).
-    api_stack up --only api --bin-dir "$API_BIN" --cwd "$ROOT" --logs "$WORK" "${settings[@]}" \
+    api_stack up --only "${API_COMPONENTS:-api}" --bin-dir "$API_BIN" --cwd "$ROOT" --logs "$WORK" "${settings[@]}" \
         --env >"$WORK/api.env" || die "api did not start; see above"
     API_PORT_USED="$(sed -n 's/^API_PORT=//p' "$WORK/api.env")"
     API_PID="$(api_stack status | sed -n 's/^api running //p')"
