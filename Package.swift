@@ -45,6 +45,8 @@ let package = Package(
         .target(name: "RedisClient", dependencies: ["CHiredis"]),
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         .target(name: "SFTPClient", dependencies: ["CLibssh2"]),
+        // Files encrypted in the age format (C2SP) to X25519 recipients, as a stream (issue 12).
+        .target(name: "AgeEncryption", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Shared pipeline vocabulary: configuration, runs, files, clock, retry policy
         .target(name: "ETLCore", dependencies: [
