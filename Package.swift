@@ -213,6 +213,8 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Checked against Debian's `age` binary: every encrypted file must decrypt with `age -d`.
+        .testTarget(name: "AgeEncryptionTests", dependencies: ["AgeEncryption", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "HandoffTests", dependencies: [
