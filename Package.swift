@@ -50,6 +50,7 @@ let package = Package(
 
         // MARK: Shared pipeline vocabulary: configuration, runs, files, clock, retry policy
         .target(name: "ETLCore", dependencies: [
+            "AgeEncryption",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Configuration", package: "swift-configuration"),
         ]),
@@ -107,7 +108,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Loading", dependencies: [
-            "ETLCore", "Handoff", "SFTPClient", "PipelineSchema", "Contracts", "Connectors",
+            "ETLCore", "Handoff", "SFTPClient", "AgeEncryption", "PipelineSchema", "Contracts", "Connectors",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -203,7 +204,7 @@ let package = Package(
             "PipelineSchema",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "LoadingTests", dependencies: ["Loading", "PipelineSchema", "TestSupport"]),
+        .testTarget(name: "LoadingTests", dependencies: ["Loading", "PipelineSchema", "AgeEncryption", "ETLCore", "TestSupport"]),
         .testTarget(name: "ConnectorTests", dependencies: [
             "Connectors", "ConnectorSources", "ConnectorRuns", "Contracts", "Handoff", "PipelineSchema", "Extraction", "CurlHTTP", "ETLCore",
             "TestSupport", "FixtureSource",
