@@ -45,9 +45,12 @@ let package = Package(
         .target(name: "RedisClient", dependencies: ["CHiredis"]),
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         .target(name: "SFTPClient", dependencies: ["CLibssh2"]),
+        // Files encrypted in the age format (C2SP) to X25519 recipients, as a stream (issue 12).
+        .target(name: "AgeEncryption", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Shared pipeline vocabulary: configuration, runs, files, clock, retry policy
         .target(name: "ETLCore", dependencies: [
+            "AgeEncryption",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Configuration", package: "swift-configuration"),
         ]),
@@ -105,7 +108,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Loading", dependencies: [
-            "ETLCore", "Handoff", "SFTPClient", "PipelineSchema", "Contracts", "Connectors",
+            "ETLCore", "Handoff", "SFTPClient", "AgeEncryption", "PipelineSchema", "Contracts", "Connectors",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -201,7 +204,7 @@ let package = Package(
             "PipelineSchema",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "LoadingTests", dependencies: ["Loading", "PipelineSchema", "TestSupport"]),
+        .testTarget(name: "LoadingTests", dependencies: ["Loading", "PipelineSchema", "AgeEncryption", "ETLCore", "TestSupport"]),
         .testTarget(name: "ConnectorTests", dependencies: [
             "Connectors", "ConnectorSources", "ConnectorRuns", "Contracts", "Handoff", "PipelineSchema", "Extraction", "CurlHTTP", "ETLCore",
             "TestSupport", "FixtureSource",
@@ -211,6 +214,8 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Checked against Debian's `age` binary: every encrypted file must decrypt with `age -d`.
+        .testTarget(name: "AgeEncryptionTests", dependencies: ["AgeEncryption", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "HandoffTests", dependencies: [

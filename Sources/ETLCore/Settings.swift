@@ -1,3 +1,4 @@
+public import AgeEncryption
 public import Foundation
 
 /// Every configuration variable of the pipeline, each declared once. The README's
@@ -96,6 +97,10 @@ public enum Settings {
         "SFTP_KNOWN_HOSTS", default: "ssh_keys/known_hosts", "known_hosts pinning the server's host key")
     public static let sftpRemoteDirectory: Setting<String> = .text(
         "SFTP_REMOTE_DIR", default: "upload", "upload directory, relative to the login directory (or absolute)")
+    public static let uploadAgeRecipients = Setting<[AgeRecipient]>(
+        "UPLOAD_AGE_RECIPIENTS", default: .text(""),
+        "age X25519 public keys (age1..., comma-separated); when set, each file is encrypted while it uploads and lands as <name>.age",
+        parse: ageRecipientList)
 
     // MARK: API (api)
 
@@ -166,6 +171,17 @@ public enum Settings {
     let userWithoutPassword = !(components.user ?? "").isEmpty && (components.password ?? "").isEmpty
     guard database.isEmpty || Int(database) != nil, !userWithoutPassword else { throw expected }
     return url.absoluteString
+}
+
+/// Recipients parsed at start, so a mistyped key stops the saver with the recipient named,
+/// not its first upload.
+@Sendable func ageRecipientList(_ text: String) throws(SettingExpectation) -> [AgeRecipient] {
+    do {
+        return try AgeRecipient.parseList(text)
+    } catch {
+        throw SettingExpectation(
+            "comma-separated age recipients; '\(error.recipient)' is not one: \(error.reason); \(AgeRecipientError.remedy)")
+    }
 }
 
 /// `redis://:secret@host:6379/0` → `redis://:(hidden)@host:6379/0`: where Redis is stays visible.

@@ -1,3 +1,4 @@
+public import AgeEncryption
 public import Foundation
 
 /// The configuration of one executable: the settings it reads, and how it reads them.
@@ -187,10 +188,13 @@ public struct SFTPConfiguration: Sendable {
     public var keyPassphrase: String?
     public var knownHostsPath: String
     public var remoteDirectory: String
+    /// `UPLOAD_AGE_RECIPIENTS`: when not empty, every file is encrypted to these recipients
+    /// while it uploads and lands as `<name>.age`.
+    public var ageRecipients: [AgeRecipient]
 
     public init(
         host: String, port: Int, user: String, privateKeyPath: String, keyPassphrase: String? = nil,
-        knownHostsPath: String, remoteDirectory: String
+        knownHostsPath: String, remoteDirectory: String, ageRecipients: [AgeRecipient] = []
     ) {
         self.host = host
         self.port = port
@@ -199,11 +203,12 @@ public struct SFTPConfiguration: Sendable {
         self.keyPassphrase = keyPassphrase
         self.knownHostsPath = knownHostsPath
         self.remoteDirectory = remoteDirectory
+        self.ageRecipients = ageRecipients
     }
 
     public static let settings: [any ConfigurationVariable] = [
         Settings.sftpHost, Settings.sftpPort, Settings.sftpUser, Settings.sftpKeyPath, Settings.sftpKeyPassphrase,
-        Settings.sftpKnownHosts, Settings.sftpRemoteDirectory,
+        Settings.sftpKnownHosts, Settings.sftpRemoteDirectory, Settings.uploadAgeRecipients,
     ]
 
     public init(_ source: ConfigurationSource) throws(ConfigurationError) {
@@ -214,6 +219,7 @@ public struct SFTPConfiguration: Sendable {
         keyPassphrase = try source.read(Settings.sftpKeyPassphrase)
         knownHostsPath = try source.read(Settings.sftpKnownHosts)
         remoteDirectory = try source.read(Settings.sftpRemoteDirectory)
+        ageRecipients = try source.read(Settings.uploadAgeRecipients)
         for (setting, path) in [(Settings.sftpKeyPath, privateKeyPath), (Settings.sftpKnownHosts, knownHostsPath)]
         where !FileManager.default.isReadableFile(atPath: path) {
             throw .invalid(

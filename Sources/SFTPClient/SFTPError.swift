@@ -19,7 +19,8 @@ public enum SFTPError: Error, CustomStringConvertible, Sendable, Equatable {
     case remoteOperationFailed(operation: String, path: String, reason: String)
     /// The local file to upload cannot be opened or read.
     case localFileUnreadable(path: String, reason: String)
-    /// After the upload the remote temporary file does not have the local file's size.
+    /// After the upload the remote temporary file does not have the expected size (the local
+    /// file's, or what its encoding predicts).
     case sizeMismatch(remotePath: String, expected: UInt64, actual: UInt64)
     /// The remote name is empty or contains a `/`.
     case invalidRemoteName(String)

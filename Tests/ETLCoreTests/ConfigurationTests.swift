@@ -81,6 +81,20 @@ struct ConfigurationTests {
         }
     }
 
+    /// Issue 12: a mistyped recipient stops the saver at start, naming the variable, the
+    /// recipient and how to get a valid one; empty means uploads are not encrypted.
+    @Test func ageRecipientsAreCheckedAtStart() throws {
+        let error = #expect(throws: ConfigurationError.self) {
+            try Settings.uploadAgeRecipients.check("age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq, ssh-ed25519 AAAA")
+        }
+        let message = error?.description ?? ""
+        #expect(message.contains("UPLOAD_AGE_RECIPIENTS"))
+        #expect(message.contains("'age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq' is not one"))
+        #expect(message.contains("age-keygen"))
+        #expect(Settings.uploadAgeRecipients.defaultValue.isEmpty)
+        try Settings.uploadAgeRecipients.check("")
+    }
+
     @Test func dotEnvIsReadAndTheEnvironmentWins() throws {
         let directory = try TestEnvironment.temporaryDirectory("dotenv")
         let path = directory.appendingPathComponent(".env").path

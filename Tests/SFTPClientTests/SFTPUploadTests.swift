@@ -150,5 +150,66 @@ extension SFTPClientTests {
                 #expect(reason.contains("no such file"))
             }
         }
+
+        @Test("with an encoding, its output is what lands, checked against the size it predicts")
+        func encodedUpload() async throws {
+            try await withServer { server in
+                let local = server.scratch("h.jsonl")
+                let content = try writeRandomFile(local, count: 300_001)
+                let session = try server.connect()
+                defer { session.close() }
+
+                let sent = try session.upload(
+                    localPath: local, remoteDirectory: server.uploadRoot.path, remoteName: "h.jsonl.x",
+                    encoding: PrefixedXOR(prefix: Data("HEAD".utf8)))
+
+                #expect(sent == UInt64(content.count + 4))
+                let expected = Data("HEAD".utf8) + Data(content.map { $0 ^ 0x5a })
+                #expect(try Data(contentsOf: server.uploadRoot.appendingPathComponent("h.jsonl.x")) == expected)
+                #expect(try server.localNames() == ["h.jsonl.x"])
+            }
+        }
+
+        @Test("an encoded upload whose size is not the predicted one is not published")
+        func encodedSizeMismatch() async throws {
+            try await withServer { server in
+                let local = server.scratch("i.jsonl")
+                _ = try writeRandomFile(local, count: 1_000)
+                let session = try server.connect()
+                defer { session.close() }
+
+                let error = #expect(throws: SFTPError.self) {
+                    try session.upload(
+                        localPath: local, remoteDirectory: server.uploadRoot.path, remoteName: "i.jsonl.x",
+                        encoding: PrefixedXOR(prefix: Data("HEAD".utf8), predictedExtra: 5))
+                }
+                guard case .sizeMismatch(_, let expected, let actual) = error else {
+                    Issue.record("expected sizeMismatch, got \(String(describing: error))")
+                    return
+                }
+                #expect(expected == 1_009 && actual == 1_004)
+                #expect(try server.localNames().isEmpty, "neither the final name nor a temporary file")
+            }
+        }
+    }
+}
+
+/// A stand-in encoding: a fixed prefix, then every byte XORed, through small buffers. Its size
+/// prediction can be made wrong by `predictedExtra`, to see the size check refuse the upload.
+struct PrefixedXOR: SFTPUploadEncoding {
+    let prefix: Data
+    var predictedExtra: UInt64 = 0
+
+    func encodedSize(ofLocalSize size: UInt64) -> UInt64 { UInt64(prefix.count) + size + predictedExtra }
+
+    func encode(read: (UnsafeMutableRawBufferPointer) throws -> Int, write: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try prefix.withUnsafeBytes(write)
+        var buffer = [UInt8](repeating: 0, count: 10_000)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes(read)
+            if count == 0 { return }
+            let encoded = buffer[..<count].map { $0 ^ 0x5a }
+            try encoded.withUnsafeBytes(write)
+        }
     }
 }
