@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Password hashes (bcrypt) and authenticator codes (RFC 6238) for dashboard logins.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -70,6 +72,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // Who may read the API: accounts, bearer tokens, sessions, login throttling, the audit log.
+        .target(name: "AccessControl", dependencies: [
+            "ETLCore", "PipelineSchema", "RedisClient",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
         ]),
 
         // MARK: Stages
@@ -162,7 +173,7 @@ let package = Package(
         ]),
         // Manages connectors: create, list, show, update, delete, check, discover, run.
         .executableTarget(name: "etlctl", dependencies: [
-            "ConnectorRuns", "ConnectorSources", "Connectors", "Contracts", "Loading", "Transformation", "Handoff", "Extraction",
+            "AccessControl", "ConnectorRuns", "ConnectorSources", "Connectors", "Contracts", "Loading", "Transformation", "Handoff", "Extraction",
             "ETLCore", "ETLCommandLine", "PipelineSchema",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -218,6 +229,10 @@ let package = Package(
         .testTarget(name: "AgeEncryptionTests", dependencies: ["AgeEncryption", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
+        .testTarget(name: "AccessControlTests", dependencies: [
+            "AccessControl", "ETLCore", "PipelineSchema", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "HandoffTests", dependencies: [
             "Handoff", "ETLCore", "RedisClient", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
