@@ -219,7 +219,7 @@ let package = Package(
         // Checked against Debian's `age` binary: every encrypted file must decrypt with `age -d`.
         .testTarget(name: "AgeEncryptionTests", dependencies: ["AgeEncryption", "TestSupport"]),
         // Every symbol is read back by Debian's zbarimg and compared with qrencode's matrix.
-        .testTarget(name: "QRCodeTests", dependencies: ["QRCode"]),
+        .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "HandoffTests", dependencies: [

@@ -18,21 +18,17 @@ struct QRCodeTests {
     @Test("each text at each level decodes with zbarimg to the same UTF-8 bytes",
           arguments: texts, QRCode.ErrorCorrection.allCases)
     func roundTrip(text: String, level: QRCode.ErrorCorrection) async throws {
-        try await onOwnThread {
-            let code = try QRCode(text: text, errorCorrection: level)
-            #expect(try ReferenceTool.zbarDecode(code) == Data(text.utf8))
-        }
+        let code = try QRCode(text: text, errorCorrection: level)
+        #expect(try await ReferenceTool.zbarDecode(code) == Data(text.utf8))
     }
 
     /// Not scale 1: zbarimg finds no symbol at one pixel per module, not even in qrencode's
     /// own `-s 1` PNG of the same URI.
     @Test("the plain P1 bitmap decodes as the raw P4 one does, at scale 2 and 5", arguments: [2, 5])
     func plainBitmap(scale: Int) async throws {
-        try await onOwnThread {
-            let code = try QRCode(text: Self.otpauthURI)
-            #expect(try ReferenceTool.zbarDecode(code, format: .plain, scale: scale) == Data(Self.otpauthURI.utf8))
-            #expect(try ReferenceTool.zbarDecode(code, format: .raw, scale: scale) == Data(Self.otpauthURI.utf8))
-        }
+        let code = try QRCode(text: Self.otpauthURI)
+        #expect(try await ReferenceTool.zbarDecode(code, format: .plain, scale: scale) == Data(Self.otpauthURI.utf8))
+        #expect(try await ReferenceTool.zbarDecode(code, format: .raw, scale: scale) == Data(Self.otpauthURI.utf8))
     }
 
     /// The capacity tables for every version and level at once: a text that fills version v
@@ -41,25 +37,21 @@ struct QRCodeTests {
     @Test("a text filling each version exactly is that version, decodes, and matches qrencode",
           arguments: QRCode.ErrorCorrection.allCases, 1...40)
     func fullVersion(level: QRCode.ErrorCorrection, version: Int) async throws {
-        try await onOwnThread {
-            let capacity = SymbolVersion(version).byteCapacity(at: level)
-            let text = sampleText(count: capacity, seed: version * 4 + level.tableRow)
-            let code = try QRCode(text: text, errorCorrection: level)
-            #expect(code.version == version)
-            #expect(code.size == 17 + 4 * version)
-            #expect(try ReferenceTool.zbarDecode(code, scale: 2) == Data(text.utf8))
-            try expectSameAsQRencode(Array(text.utf8), level: level, version: version)
-            if version < 40 {
-                #expect(try QRCode(text: text + "x", errorCorrection: level).version == version + 1)
-            }
+        let capacity = SymbolVersion(version).byteCapacity(at: level)
+        let text = sampleText(count: capacity, seed: version * 4 + level.tableRow)
+        let code = try QRCode(text: text, errorCorrection: level)
+        #expect(code.version == version)
+        #expect(code.size == 17 + 4 * version)
+        #expect(try await ReferenceTool.zbarDecode(code, scale: 2) == Data(text.utf8))
+        try await expectSameAsQRencode(Array(text.utf8), level: level, version: version)
+        if version < 40 {
+            #expect(try QRCode(text: text + "x", errorCorrection: level).version == version + 1)
         }
     }
 
     @Test("short texts match qrencode's symbol module for module", arguments: texts, QRCode.ErrorCorrection.allCases)
     func sameAsQRencode(text: String, level: QRCode.ErrorCorrection) async throws {
-        try await onOwnThread {
-            try expectSameAsQRencode(Array(text.utf8), level: level, version: nil)
-        }
+        try await expectSameAsQRencode(Array(text.utf8), level: level, version: nil)
     }
 
     /// qrencode picks the same version but not always the same mask: its penalty rules differ
@@ -67,8 +59,8 @@ struct QRCodeTests {
     /// share), so a third of the symbols get another mask. The mask qrencode names in its
     /// format information is forced here to compare everything else exactly; that the masks
     /// agree is checked only where both penalty readings coincide (`chosenMaskAgrees`).
-    func expectSameAsQRencode(_ bytes: [UInt8], level: QRCode.ErrorCorrection, version: Int?) throws {
-        let reference = try ReferenceTool.qrencodeMatrix(bytes, level: level)
+    func expectSameAsQRencode(_ bytes: [UInt8], level: QRCode.ErrorCorrection, version: Int?) async throws {
+        let reference = try await ReferenceTool.qrencodeMatrix(bytes, level: level)
         let code = try QRCode(bytes: bytes, errorCorrection: level)
         #expect(code.size == reference.count, "qrencode chose another version")
         if let version { #expect(reference.count == 17 + 4 * version) }
@@ -80,10 +72,8 @@ struct QRCodeTests {
     @Test("where the penalty readings coincide, the chosen mask is qrencode's and the symbols are identical",
           arguments: ["hi", "Hello, World!", otpauthURI])
     func chosenMaskAgrees(text: String) async throws {
-        try await onOwnThread {
-            let code = try QRCode(text: text, errorCorrection: .medium)
-            #expect(code.rows == (try ReferenceTool.qrencodeMatrix(Array(text.utf8), level: .medium)))
-        }
+        let code = try QRCode(text: text, errorCorrection: .medium)
+        #expect(code.rows == (try await ReferenceTool.qrencodeMatrix(Array(text.utf8), level: .medium)))
     }
 
     @Test("the byte count takes 8 bits up to version 9 and 16 from version 10")

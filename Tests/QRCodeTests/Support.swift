@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import QRCode
 
 /// The reference tools the tests check against: Debian's `zbarimg` (zbar-tools) reads the
@@ -18,38 +19,15 @@ enum ReferenceTool {
         throw Failure(description: "\(name) is not installed: apt-get install -y \(package) (.ci/run installs it)")
     }
 
-    /// Runs a tool to completion with `input` on standard input; returns its standard output
-    /// and exit status. Standard error is discarded: zbarimg complains there about D-Bus.
-    static func run(_ executable: String, _ arguments: [String], input: Data = Data()) throws -> (output: Data, status: Int32) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Input is written from another thread so a tool that fills its output pipe before
-        // reading all its input cannot deadlock with us.
-        let writer = Thread {
-            try? stdin.fileHandleForWriting.write(contentsOf: input)
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (output, process.terminationStatus)
-    }
-
     /// The bytes `zbarimg` reads from the symbol drawn as a PBM file. `-Sbinary` prints the
     /// payload's bytes as they are: without it zbar guesses a character set for short
     /// non-ASCII payloads (it reads "é" as Shift JIS) and appends a newline.
-    static func zbarDecode(_ code: QRCode, format: QRCode.PBMFormat = .raw, scale: Int = 3) throws -> Data {
+    static func zbarDecode(_ code: QRCode, format: QRCode.PBMFormat = .raw, scale: Int = 3) async throws -> Data {
         let zbarimg = try executable("zbarimg", package: "zbar-tools")
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("qrcode-\(UUID().uuidString.prefix(8)).pbm")
         try code.pbm(scale: scale, quietZone: 4, format: format).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let (output, status) = try run(zbarimg, ["--raw", "-q", "-Sbinary", file.path])
+        let (output, status) = try await TestEnvironment.execute(zbarimg, ["--raw", "-q", "-Sbinary", file.path])
         guard status == 0 else {
             throw Failure(description: "zbarimg found no QR code in version \(code.version) \(code.errorCorrection) mask \(code.mask) (exit \(status))")
         }
@@ -59,7 +37,7 @@ enum ReferenceTool {
     /// `qrencode`'s matrix for the same bytes: `-8` keeps the whole payload in byte mode
     /// (qrencode would otherwise pick numeric or alphanumeric segments), `-m 0` drops the
     /// quiet zone, and `-t ASCII` draws each dark module as "##", each light one as "  ".
-    static func qrencodeMatrix(_ bytes: [UInt8], level: QRCode.ErrorCorrection) throws -> [[Bool]] {
+    static func qrencodeMatrix(_ bytes: [UInt8], level: QRCode.ErrorCorrection) async throws -> [[Bool]] {
         let qrencode = try executable("qrencode", package: "qrencode")
         let levelLetter = switch level {
         case .low: "L"
@@ -67,7 +45,7 @@ enum ReferenceTool {
         case .quartile: "Q"
         case .high: "H"
         }
-        let (output, status) = try run(qrencode, ["-t", "ASCII", "-m", "0", "-8", "-l", levelLetter, "-o", "-"], input: Data(bytes))
+        let (output, status) = try await TestEnvironment.execute(qrencode, ["-t", "ASCII", "-m", "0", "-8", "-l", levelLetter, "-o", "-"], input: Data(bytes))
         guard status == 0 else { throw Failure(description: "qrencode exited \(status)") }
         return String(decoding: output, as: UTF8.self).split(separator: "\n").map { line in
             stride(from: 0, to: line.count, by: 2).map { line[line.index(line.startIndex, offsetBy: $0)] == "#" }
@@ -88,14 +66,6 @@ extension QRCode {
     /// Rows of modules, `true` for dark, to compare with another encoder's matrix.
     var rows: [[Bool]] {
         (0..<size).map { y in (0..<size).map { x in self[x, y] } }
-    }
-}
-
-/// Runs blocking work (spawning tools, waiting on pipes) on a thread of its own, not on one of
-/// the two threads Swift concurrency runs every test task on.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
 
