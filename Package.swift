@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "SFTPClient", dependencies: ["CLibssh2"]),
         // Files encrypted in the age format (C2SP) to X25519 recipients, as a stream (issue 12).
         .target(name: "AgeEncryption", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // QR codes (ISO/IEC 18004) in byte mode, for `etlctl users add` to show an otpauth URI.
+        .target(name: "QRCode"),
 
         // MARK: Shared pipeline vocabulary: configuration, runs, files, clock, retry policy
         .target(name: "ETLCore", dependencies: [
@@ -227,6 +229,8 @@ let package = Package(
         ]),
         // Checked against Debian's `age` binary: every encrypted file must decrypt with `age -d`.
         .testTarget(name: "AgeEncryptionTests", dependencies: ["AgeEncryption", "TestSupport"]),
+        // Every symbol is read back by Debian's zbarimg and compared with qrencode's matrix.
+        .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "AccessControlTests", dependencies: [

@@ -32,6 +32,9 @@ public struct RunID: Hashable, Comparable, Sendable, Codable, CustomStringConver
     /// ISO-8601 UTC, e.g. `2026-11-22T03:00:00Z`.
     public var isoTimestamp: String { ISO8601.string(from: date) }
 
+    /// The id of the following second.
+    public var next: RunID { RunID(date: date.addingTimeInterval(1)) }
+
     public static func < (lhs: RunID, rhs: RunID) -> Bool { lhs.timestamp < rhs.timestamp }
 
     private static let formatter: DateFormatter = {
@@ -85,16 +88,17 @@ public struct RunFiles: Sendable {
     /// Callers hold the extraction lock, so two runs never race for an id.
     public static func issueRunID(at date: Date, dataDirectory: URL) throws -> RunID {
         let marker = lastIssuedRunIDFile(dataDirectory)
-        var second = date
+        // Compared as ids, whole seconds: `date` is rarely on the second, and 12:00:00.6 is
+        // later than the 12:00:00 of an id issued at 12:00:00.2, yet names the same run.
+        var runID = RunID(date: date)
         if let text = try? String(contentsOf: marker, encoding: .utf8),
-            let last = RunID(text.trimmingCharacters(in: .whitespacesAndNewlines)), last.date >= second {
-            second = last.date.addingTimeInterval(1)
+            let last = RunID(text.trimmingCharacters(in: .whitespacesAndNewlines)), last >= runID {
+            runID = last.next
         }
-        while FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: RunID(date: second)).raw.path)
-            || FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: RunID(date: second)).manifest.path) {
-            second = second.addingTimeInterval(1)
+        while FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: runID).raw.path)
+            || FileManager.default.fileExists(atPath: RunFiles(dataDirectory: dataDirectory, runID: runID).manifest.path) {
+            runID = runID.next
         }
-        let runID = RunID(date: second)
         try FileManager.default.createDirectory(at: stateDirectory(dataDirectory), withIntermediateDirectories: true)
         try Data(runID.timestamp.utf8).write(to: marker, options: .atomic)
         return runID

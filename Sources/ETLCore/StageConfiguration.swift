@@ -454,3 +454,48 @@ public struct DailySchedule: Sendable, Equatable {
         return today > date ? today : today.addingTimeInterval(86_400)
     }
 }
+
+// MARK: How configurations print: secrets masked
+
+// A configuration is printed or dumped whole wherever a value that holds one is (swift-service-
+// lifecycle logs each service's description at debug level, and the services hold their
+// configuration): their mirrors show each secret as its setting shows it, masked.
+
+extension CommonConfiguration: CustomReflectable {
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "dataDirectory": dataDirectory, "redisURL": Settings.redisURL.shown(redisURL), "retry": retry, "logLevel": logLevel,
+            "claimIdleSeconds": claimIdleSeconds, "reconcileIntervalSeconds": reconcileIntervalSeconds,
+            "eventKey": Settings.eventKey.shown(eventKey),
+        ], displayStyle: .struct)
+    }
+}
+
+extension SFTPConfiguration: CustomReflectable {
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "host": host, "port": port, "user": user, "privateKeyPath": privateKeyPath,
+            "keyPassphrase": keyPassphrase.map(Settings.sftpKeyPassphrase.shown) as Any, "knownHostsPath": knownHostsPath,
+            "remoteDirectory": remoteDirectory, "ageRecipients": ageRecipients,
+        ], displayStyle: .struct)
+    }
+}
+
+extension APIConfiguration: CustomReflectable {
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "databasePath": databasePath, "host": host, "port": port, "corsOrigins": corsOrigins, "logLevel": logLevel,
+            "apiToken": apiToken.map(Settings.apiToken.shown) as Any, "chartJSPath": chartJSPath,
+            "connectionLimits": connectionLimits, "admin": admin as Any,
+        ], displayStyle: .struct)
+    }
+}
+
+extension APIConfiguration.AdminAccess: CustomReflectable {
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "token": Settings.apiAdminToken.shown(token), "redisURL": Settings.redisURL.shown(redisURL),
+            "eventKey": Settings.eventKey.shown(eventKey),
+        ], displayStyle: .struct)
+    }
+}

@@ -183,3 +183,10 @@ private func definitionText(_ request: Request, context: BasicRequestContext) as
     }
     return text
 }
+
+/// Printed or dumped, the admin token is hidden.
+extension AdminBackend: CustomReflectable {
+    public var customMirror: Mirror {
+        Mirror(self, children: ["token": "(hidden)", "registry": registry, "requests": requests], displayStyle: .struct)
+    }
+}

@@ -27,3 +27,14 @@ public struct SFTPEndpoint: Sendable, Equatable {
     /// `host:port`, or `[host]:port` for an IPv6 literal, as operators type it.
     var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
+
+/// Printed or dumped (a service's description at debug level), the passphrase is hidden.
+extension SFTPEndpoint: CustomReflectable {
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "host": host, "port": port, "user": user, "privateKeyPath": privateKeyPath,
+            "passphrase": passphrase.map { _ in "(hidden)" } as Any, "knownHostsPath": knownHostsPath,
+            "timeoutSeconds": timeoutSeconds,
+        ], displayStyle: .struct)
+    }
+}

@@ -4,8 +4,8 @@ import Testing
 import TestSupport
 
 /// Every file is checked by Debian's `age`, the reference reader: what it decrypts must be the
-/// original byte for byte. The tests spawn `age` and do file I/O, so each runs on a thread of
-/// its own, never on the two threads of the cooperative pool.
+/// original byte for byte. `age` and `age-keygen` run through `TestEnvironment`, which waits
+/// for them on threads of their own and never runs more at once than there are cores.
 @Suite("age encryption")
 struct AgeEncryptionTests {
     /// The sizes around the chunk boundaries (empty, one byte, one short of a chunk, exactly
@@ -15,106 +15,96 @@ struct AgeEncryptionTests {
     @Test("a file of every boundary size decrypts with age -d to the original, and has the predicted size",
           arguments: sizes)
     func roundTrip(size: Int) async throws {
-        try await TestEnvironment.onOwnThread {
-            let directory = try TestEnvironment.temporaryDirectory("age-roundtrip")
-            defer { try? FileManager.default.removeItem(at: directory) }
-            let key = try AgeKey.generate(in: directory, name: "key")
-            let plain = directory.appendingPathComponent("plain").path
-            let original = try writeRandomFile(plain, count: size)
-            let encryptor = try AgeEncryptor(recipients: [AgeRecipient(parsing: key.recipient)])
-            let encrypted = directory.appendingPathComponent("plain.age").path
+        let directory = try TestEnvironment.temporaryDirectory("age-roundtrip")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = try await AgeKey.generate(in: directory, name: "key")
+        let plain = directory.appendingPathComponent("plain").path
+        let original = try writeRandomFile(plain, count: size)
+        let encryptor = try AgeEncryptor(recipients: [AgeRecipient(parsing: key.recipient)])
+        let encrypted = directory.appendingPathComponent("plain.age").path
 
-            try encryptFile(plain, to: encrypted, with: encryptor)
+        try encryptFile(plain, to: encrypted, with: encryptor)
 
-            let encryptedSize = try FileManager.default.attributesOfItem(atPath: encrypted)[.size] as? UInt64
-            #expect(encryptedSize == encryptor.encryptedSize(plaintextSize: UInt64(size)))
-            let decrypted = directory.appendingPathComponent("decrypted").path
-            try Age.decrypt(encrypted, identity: key.identityPath, to: decrypted)
-            #expect(try Data(contentsOf: URL(fileURLWithPath: decrypted)) == original)
-        }
+        let encryptedSize = try FileManager.default.attributesOfItem(atPath: encrypted)[.size] as? UInt64
+        #expect(encryptedSize == encryptor.encryptedSize(plaintextSize: UInt64(size)))
+        let decrypted = directory.appendingPathComponent("decrypted").path
+        try await Age.decrypt(encrypted, identity: key.identityPath, to: decrypted)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: decrypted)) == original)
     }
 
     @Test("the size formula gives what age itself writes for the same plaintext and recipients",
           arguments: [0, 1, 65_536, 65_537, 3 * 65_536])
     func sizeMatchesAge(size: Int) async throws {
-        try await TestEnvironment.onOwnThread {
-            let directory = try TestEnvironment.temporaryDirectory("age-size")
-            defer { try? FileManager.default.removeItem(at: directory) }
-            let keys = try [AgeKey.generate(in: directory, name: "a"), AgeKey.generate(in: directory, name: "b")]
-            let plain = directory.appendingPathComponent("plain").path
-            try writeRandomFile(plain, count: size)
-            for recipients in [[keys[0]], keys] {
-                let reference = directory.appendingPathComponent("reference.age").path
-                try Age.encrypt(plain, recipients: recipients.map(\.recipient), to: reference)
-                let referenceSize = try FileManager.default.attributesOfItem(atPath: reference)[.size] as? UInt64
-                let encryptor = try AgeEncryptor(recipients: recipients.map { try AgeRecipient(parsing: $0.recipient) })
-                #expect(encryptor.encryptedSize(plaintextSize: UInt64(size)) == referenceSize)
-            }
+        let directory = try TestEnvironment.temporaryDirectory("age-size")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keys = try await [AgeKey.generate(in: directory, name: "a"), AgeKey.generate(in: directory, name: "b")]
+        let plain = directory.appendingPathComponent("plain").path
+        try writeRandomFile(plain, count: size)
+        for recipients in [[keys[0]], keys] {
+            let reference = directory.appendingPathComponent("reference.age").path
+            try await Age.encrypt(plain, recipients: recipients.map(\.recipient), to: reference)
+            let referenceSize = try FileManager.default.attributesOfItem(atPath: reference)[.size] as? UInt64
+            let encryptor = try AgeEncryptor(recipients: recipients.map { try AgeRecipient(parsing: $0.recipient) })
+            #expect(encryptor.encryptedSize(plaintextSize: UInt64(size)) == referenceSize)
         }
     }
 
     @Test("with two recipients, each one's identity decrypts the file")
     func twoRecipients() async throws {
-        try await TestEnvironment.onOwnThread {
-            let directory = try TestEnvironment.temporaryDirectory("age-two")
-            defer { try? FileManager.default.removeItem(at: directory) }
-            let keys = try [AgeKey.generate(in: directory, name: "a"), AgeKey.generate(in: directory, name: "b")]
-            let plain = directory.appendingPathComponent("plain").path
-            let original = try writeRandomFile(plain, count: 200_000)
-            let encryptor = try AgeEncryptor(recipients: AgeRecipient.parseList(keys.map(\.recipient).joined(separator: ", ")))
-            #expect(encryptor.recipients.count == 2)
-            let encrypted = directory.appendingPathComponent("plain.age").path
-            try encryptFile(plain, to: encrypted, with: encryptor)
+        let directory = try TestEnvironment.temporaryDirectory("age-two")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keys = try await [AgeKey.generate(in: directory, name: "a"), AgeKey.generate(in: directory, name: "b")]
+        let plain = directory.appendingPathComponent("plain").path
+        let original = try writeRandomFile(plain, count: 200_000)
+        let encryptor = try AgeEncryptor(recipients: AgeRecipient.parseList(keys.map(\.recipient).joined(separator: ", ")))
+        #expect(encryptor.recipients.count == 2)
+        let encrypted = directory.appendingPathComponent("plain.age").path
+        try encryptFile(plain, to: encrypted, with: encryptor)
 
-            for key in keys {
-                let decrypted = directory.appendingPathComponent("decrypted-\(key.recipient.suffix(6))").path
-                try Age.decrypt(encrypted, identity: key.identityPath, to: decrypted)
-                #expect(try Data(contentsOf: URL(fileURLWithPath: decrypted)) == original)
-            }
+        for key in keys {
+            let decrypted = directory.appendingPathComponent("decrypted-\(key.recipient.suffix(6))").path
+            try await Age.decrypt(encrypted, identity: key.identityPath, to: decrypted)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: decrypted)) == original)
         }
     }
 
     @Test("an identity that is not a recipient cannot decrypt: age -d exits non-zero")
     func wrongIdentityFails() async throws {
-        try await TestEnvironment.onOwnThread {
-            let directory = try TestEnvironment.temporaryDirectory("age-wrong")
-            defer { try? FileManager.default.removeItem(at: directory) }
-            let right = try AgeKey.generate(in: directory, name: "right")
-            let wrong = try AgeKey.generate(in: directory, name: "wrong")
-            let plain = directory.appendingPathComponent("plain").path
-            try writeRandomFile(plain, count: 70_000)
-            let encrypted = directory.appendingPathComponent("plain.age").path
-            try encryptFile(plain, to: encrypted, with: AgeEncryptor(recipients: [AgeRecipient(parsing: right.recipient)]))
-            let decrypted = directory.appendingPathComponent("decrypted").path
+        let directory = try TestEnvironment.temporaryDirectory("age-wrong")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let right = try await AgeKey.generate(in: directory, name: "right")
+        let wrong = try await AgeKey.generate(in: directory, name: "wrong")
+        let plain = directory.appendingPathComponent("plain").path
+        try writeRandomFile(plain, count: 70_000)
+        let encrypted = directory.appendingPathComponent("plain.age").path
+        try encryptFile(plain, to: encrypted, with: AgeEncryptor(recipients: [AgeRecipient(parsing: right.recipient)]))
+        let decrypted = directory.appendingPathComponent("decrypted").path
 
-            let error = #expect(throws: TestSupportError.self) {
-                try Age.decrypt(encrypted, identity: wrong.identityPath, to: decrypted)
-            }
-            guard case .commandFailed(_, let status, let output)? = error else { return }
-            #expect(status != 0)
-            #expect(output.contains("no identity matched"))
-            // Positive control: the same file opens with the right key.
-            try Age.decrypt(encrypted, identity: right.identityPath, to: decrypted)
+        let error = await #expect(throws: TestSupportError.self) {
+            try await Age.decrypt(encrypted, identity: wrong.identityPath, to: decrypted)
         }
+        guard case .commandFailed(_, let status, let output)? = error else { return }
+        #expect(status != 0)
+        #expect(output.contains("no identity matched"))
+        // Positive control: the same file opens with the right key.
+        try await Age.decrypt(encrypted, identity: right.identityPath, to: decrypted)
     }
 
     @Test("a flipped byte in the payload makes age -d refuse the file")
     func tamperedPayloadFails() async throws {
-        try await TestEnvironment.onOwnThread {
-            let directory = try TestEnvironment.temporaryDirectory("age-tamper")
-            defer { try? FileManager.default.removeItem(at: directory) }
-            let key = try AgeKey.generate(in: directory, name: "key")
-            let plain = directory.appendingPathComponent("plain").path
-            try writeRandomFile(plain, count: 100_000)
-            let encrypted = directory.appendingPathComponent("plain.age").path
-            try encryptFile(plain, to: encrypted, with: AgeEncryptor(recipients: [AgeRecipient(parsing: key.recipient)]))
-            var bytes = try Data(contentsOf: URL(fileURLWithPath: encrypted))
-            bytes[bytes.count - 100] ^= 0x01
-            try bytes.write(to: URL(fileURLWithPath: encrypted))
+        let directory = try TestEnvironment.temporaryDirectory("age-tamper")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = try await AgeKey.generate(in: directory, name: "key")
+        let plain = directory.appendingPathComponent("plain").path
+        try writeRandomFile(plain, count: 100_000)
+        let encrypted = directory.appendingPathComponent("plain.age").path
+        try encryptFile(plain, to: encrypted, with: AgeEncryptor(recipients: [AgeRecipient(parsing: key.recipient)]))
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: encrypted))
+        bytes[bytes.count - 100] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: encrypted))
 
-            #expect(throws: TestSupportError.self) {
-                try Age.decrypt(encrypted, identity: key.identityPath, to: directory.appendingPathComponent("out").path)
-            }
+        await #expect(throws: TestSupportError.self) {
+            try await Age.decrypt(encrypted, identity: key.identityPath, to: directory.appendingPathComponent("out").path)
         }
     }
 

@@ -7,15 +7,13 @@ import TestSupport
 struct AgeRecipientTests {
     @Test("a recipient from age-keygen parses to its 32-byte key, and prints as written")
     func parsesKeygenOutput() async throws {
-        try await TestEnvironment.onOwnThread {
-            let directory = try TestEnvironment.temporaryDirectory("age-recipient")
-            defer { try? FileManager.default.removeItem(at: directory) }
-            let key = try AgeKey.generate(in: directory, name: "key")
-            let recipient = try AgeRecipient(parsing: "  \(key.recipient)\n")
-            #expect(recipient.publicKey.count == 32)
-            #expect(recipient.encoded == key.recipient)
-            #expect(try AgeRecipient(parsing: key.recipient.uppercased()) == recipient)
-        }
+        let directory = try TestEnvironment.temporaryDirectory("age-recipient")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = try await AgeKey.generate(in: directory, name: "key")
+        let recipient = try AgeRecipient(parsing: "  \(key.recipient)\n")
+        #expect(recipient.publicKey.count == 32)
+        #expect(recipient.encoded == key.recipient)
+        #expect(try AgeRecipient(parsing: key.recipient.uppercased()) == recipient)
     }
 
     @Test("BIP 173's valid test strings decode")

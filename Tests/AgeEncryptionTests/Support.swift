@@ -8,10 +8,10 @@ struct AgeKey {
     let identityPath: String
     let recipient: String
 
-    static func generate(in directory: URL, name: String) throws -> AgeKey {
+    static func generate(in directory: URL, name: String) async throws -> AgeKey {
         let path = directory.appendingPathComponent("\(name).txt").path
-        try TestEnvironment.run(try TestEnvironment.executable("age-keygen"), ["-o", path])
-        let recipient = try TestEnvironment.run(try TestEnvironment.executable("age-keygen"), ["-y", path])
+        try await TestEnvironment.run(try TestEnvironment.executable("age-keygen"), ["-o", path])
+        let recipient = try await TestEnvironment.run(try TestEnvironment.executable("age-keygen"), ["-y", path])
         return AgeKey(identityPath: path, recipient: recipient.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
@@ -20,15 +20,15 @@ enum Age {
     /// `age -d -i identity -o output input`; throws (with age's message) when it exits non-zero.
     /// `age` opens its output only when it has something to write, so an empty plaintext
     /// would leave no file: the output starts as an empty file, truncated by `age` otherwise.
-    static func decrypt(_ input: String, identity: String, to output: String) throws {
+    static func decrypt(_ input: String, identity: String, to output: String) async throws {
         FileManager.default.createFile(atPath: output, contents: Data())
-        try TestEnvironment.run(try TestEnvironment.executable("age"), ["-d", "-i", identity, "-o", output, input])
+        try await TestEnvironment.run(try TestEnvironment.executable("age"), ["-d", "-i", identity, "-o", output, input])
     }
 
     /// What `age` itself writes for the same recipients: the size oracle for our formula.
-    static func encrypt(_ input: String, recipients: [String], to output: String) throws {
+    static func encrypt(_ input: String, recipients: [String], to output: String) async throws {
         let arguments = recipients.flatMap { ["-r", $0] } + ["-o", output, input]
-        try TestEnvironment.run(try TestEnvironment.executable("age"), arguments)
+        try await TestEnvironment.run(try TestEnvironment.executable("age"), arguments)
     }
 }
 

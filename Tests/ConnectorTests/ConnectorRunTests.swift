@@ -19,22 +19,25 @@ import Testing
     struct Setup {
         let data: URL
         let input: URL
+        let database: DatabaseQueue
         let registry: ConnectorRegistry
         let events = InMemoryRunEventQueue()
         let runner: ConnectorRunner
+        let context: SourceContext
 
         init(clock: any PipelineClock = SystemClock()) throws {
             data = try TestEnvironment.temporaryDirectory("connector-run")
             input = data.appendingPathComponent("in")
             try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-            let database = try DatabaseQueue()
+            database = try DatabaseQueue()
             try SchemaMigrations.migrator.migrate(database)
             registry = ConnectorRegistry(database: database)
             let logger = Logger(label: "connector-run-tests")
             let http = CurlSource()
+            context = SourceContext(http: http, downloads: http, logger: logger)
             runner = ConnectorRunner(
                 catalog: .product, registry: registry, queue: events,
-                context: SourceContext(http: http, downloads: http, logger: logger),
+                context: context,
                 dataDirectory: data, clock: clock, logger: logger)
         }
 
@@ -72,6 +75,48 @@ import Testing
         try setup.write("b.jsonl", [#"{"id":3}"#])
         guard case .extracted(_, let again) = try await setup.runner.run(request) else { Issue.record("second run"); return }
         #expect(again == 1)
+    }
+
+    /// `etlctl connectors run --dry-run`: every record fetched and validated, the counts and
+    /// first errors reported, and nothing written: no file, no row, no event, no state.
+    @Test func aDryRunReportsCountsAndErrorsAndWritesNothing() async throws {
+        let setup = try Setup()
+        try setup.write("a.jsonl", [#"{"id":1}"#, #"{"id":"two"}"#, #"{"id":3}"#])
+        _ = try await setup.register()
+        let before = try await setup.registry.connector("drops")
+        let filesBefore = try Self.listing(setup.data)
+        let rowsBefore = try await Self.rowCounts(setup.database)
+
+        let connector = try ConnectorCatalog.product.validate(try ConnectorRegistry.definition(of: before))
+        let report = try await ConnectorInspection(catalog: .product, context: setup.context)
+            .dryRun(connector, after: nil, ageRange: 18...65, departments: [:], lookupDirectory: setup.input)
+
+        #expect(report.records == 3 && report.valid == 2 && report.invalid == 1)
+        #expect(report.firstErrors.count == 1)
+        #expect(report.firstErrors.first?.contains("id") == true, "\(report.firstErrors)")
+        #expect(try Self.listing(setup.data) == filesBefore)
+        #expect(try await Self.rowCounts(setup.database) == rowsBefore)
+        #expect(try await setup.registry.connector("drops") == before)
+        #expect(setup.events.announced(at: .phase1).isEmpty)
+    }
+
+    /// Every file under `directory`, with its size.
+    static func listing(_ directory: URL) throws -> [String] {
+        let paths = FileManager.default.subpaths(atPath: directory.path) ?? []
+        return try paths.sorted().map { path in
+            let size = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(path).path)[.size] as? Int
+            return "\(path) \(size ?? -1)"
+        }
+    }
+
+    static func rowCounts(_ database: DatabaseQueue) async throws -> [String: Int] {
+        try await database.read { db in
+            var counts: [String: Int] = [:]
+            for table in SchemaMigrations.tables {
+                counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+            }
+            return counts
+        }
     }
 
     @Test func aFailedRunLeavesNoRawFileTheStateAsItWasAndTheConnectorInError() async throws {

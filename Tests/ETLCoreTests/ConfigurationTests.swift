@@ -266,3 +266,33 @@ struct LineFileTests {
         #expect(lines == ["one", "two", "", "three"])
     }
 }
+
+/// swift-service-lifecycle logs each service's description at debug level, and the services
+/// hold their configuration: printed or dumped, a configuration hides its secrets.
+@Suite struct ConfigurationPrintingTests {
+    @Test func aConfigurationPrintedOrDumpedHidesItsSecrets() throws {
+        let directory = try TestEnvironment.temporaryDirectory("printing")
+        let readable = directory.appendingPathComponent("key").path
+        try Data("key".utf8).write(to: URL(fileURLWithPath: readable))
+        let eventKey = "event-key-0123456789abcdef0123456789abcdef"
+        let values = [
+            "EVENT_HMAC_KEY": eventKey, "REDIS_URL": "redis://:pa55word@redis:6379/0", "SFTP_KEY_PASSPHRASE": "pass-phrase-x",
+            "API_TOKEN": "reader-token-x", "API_ADMIN_TOKEN": "admin-token-x", "SFTP_KEY_PATH": readable, "SFTP_KNOWN_HOSTS": readable,
+        ]
+        let source = ConfigurationSource(values: values)
+        let configurations: [Any] = [
+            try ExtractorConfiguration(source), try TransformerConfiguration(source), try SaverConfiguration(source),
+            try APIConfiguration(source), try ConnectorToolConfiguration(source),
+        ]
+        for configuration in configurations {
+            var dumped = ""
+            dump(configuration, to: &dumped)
+            for text in [String(describing: configuration), String(reflecting: configuration), dumped] {
+                for secret in [eventKey, "pa55word", "pass-phrase-x", "reader-token-x", "admin-token-x"] {
+                    #expect(!text.contains(secret), "\(type(of: configuration)) shows \(secret): \(text)")
+                }
+            }
+        }
+        #expect(String(describing: configurations[0]).contains("redis://:(hidden)@redis:6379/0"), "where Redis is stays visible")
+    }
+}

@@ -25,7 +25,7 @@ struct SFTPRunFileUploaderTests {
 
     static func uploadAndDecrypt(_ server: SSHDServer) async throws {
         let directory = server.directory.appendingPathComponent("saver")
-        let (files, keys) = try await TestEnvironment.onOwnThread { try prepareRun(in: directory) }
+        let (files, keys) = try await prepareRun(in: directory)
         var sftp = SFTPConfiguration(
             host: "127.0.0.1", port: server.port, user: server.user, privateKeyPath: server.clientKeyPath,
             knownHostsPath: server.knownHostsPath, remoteDirectory: server.uploadRoot.path)
@@ -35,23 +35,21 @@ struct SFTPRunFileUploaderTests {
         let remote = try await uploader.upload(files: files)
 
         #expect(remote == files.map { server.uploadRoot.path + "/" + $0.lastPathComponent + ".age" })
-        try await TestEnvironment.onOwnThread {
-            // Only the final names: no plaintext copy and no temporary file left behind.
-            let names = try FileManager.default.contentsOfDirectory(atPath: server.uploadRoot.path).sorted()
-            #expect(names == files.map { $0.lastPathComponent + ".age" }.sorted())
-            for (local, remotePath) in zip(files, remote) {
-                let original = try Data(contentsOf: local)
-                let encrypted = try Data(contentsOf: URL(fileURLWithPath: remotePath))
-                #expect(encrypted.starts(with: Data("age-encryption.org/v1\n".utf8)))
-                #expect(encrypted.range(of: original.prefix(64)) == nil, "plaintext on the server")
-                for key in keys {
-                    let output = directory.appendingPathComponent("decrypted-\(local.lastPathComponent)").path
-                    // `age` creates its output only when it writes to it: an empty file must exist already.
-                    FileManager.default.createFile(atPath: output, contents: Data())
-                    try TestEnvironment.run(
-                        try TestEnvironment.executable("age"), ["-d", "-i", key.identityPath, "-o", output, remotePath])
-                    #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == original, "\(remotePath)")
-                }
+        // Only the final names: no plaintext copy and no temporary file left behind.
+        let names = try FileManager.default.contentsOfDirectory(atPath: server.uploadRoot.path).sorted()
+        #expect(names == files.map { $0.lastPathComponent + ".age" }.sorted())
+        for (local, remotePath) in zip(files, remote) {
+            let original = try Data(contentsOf: local)
+            let encrypted = try Data(contentsOf: URL(fileURLWithPath: remotePath))
+            #expect(encrypted.starts(with: Data("age-encryption.org/v1\n".utf8)))
+            #expect(encrypted.range(of: original.prefix(64)) == nil, "plaintext on the server")
+            for key in keys {
+                let output = directory.appendingPathComponent("decrypted-\(local.lastPathComponent)").path
+                // `age` creates its output only when it writes to it: an empty file must exist already.
+                FileManager.default.createFile(atPath: output, contents: Data())
+                try await TestEnvironment.run(
+                    try TestEnvironment.executable("age"), ["-d", "-i", key.identityPath, "-o", output, remotePath])
+                #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == original, "\(remotePath)")
             }
         }
 
@@ -69,7 +67,7 @@ struct SFTPRunFileUploaderTests {
 
     /// A run's three files (one empty, one of exactly two chunks, one of several MB) and two
     /// key pairs made by `age-keygen`.
-    static func prepareRun(in directory: URL) throws -> ([URL], [(identityPath: String, recipient: String)]) {
+    static func prepareRun(in directory: URL) async throws -> ([URL], [(identityPath: String, recipient: String)]) {
         let runID = RunID(date: Date(timeIntervalSince1970: 1_800_000_000))
         let runFiles = RunFiles(dataDirectory: directory.appendingPathComponent("data"), runID: runID)
         try RunFiles.createDirectories(under: runFiles.dataDirectory)
@@ -79,11 +77,12 @@ struct SFTPRunFileUploaderTests {
             try Data((0..<size).map { _ in generator.next() as UInt8 }).write(to: file)
         }
         let keygen = try TestEnvironment.executable("age-keygen")
-        let keys = try ["first", "second"].map { name in
+        var keys: [(identityPath: String, recipient: String)] = []
+        for name in ["first", "second"] {
             let path = directory.appendingPathComponent("\(name).txt").path
-            try TestEnvironment.run(keygen, ["-o", path])
-            let recipient = try TestEnvironment.run(keygen, ["-y", path]).trimmingCharacters(in: .whitespacesAndNewlines)
-            return (identityPath: path, recipient: recipient)
+            try await TestEnvironment.run(keygen, ["-o", path])
+            let recipient = try await TestEnvironment.run(keygen, ["-y", path]).trimmingCharacters(in: .whitespacesAndNewlines)
+            keys.append((identityPath: path, recipient: recipient))
         }
         return (sizes.map(\.0), keys)
     }

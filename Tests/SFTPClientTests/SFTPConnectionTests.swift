@@ -24,7 +24,7 @@ extension SFTPClientTests {
                 }
                 #expect(address == "127.0.0.1:\(server.port)")
                 #expect(keyType == "ssh-ed25519")
-                #expect(fingerprint == (try fingerprintOf(server.hostPublicKey, in: server)))
+                #expect(fingerprint == (try server.fingerprint(of: server.hostPublicKey)))
                 #expect(path == knownHosts)
                 #expect(error?.description.contains("SFTP_KNOWN_HOSTS") == true)
                 #expect(!server.log().contains("Accepted publickey"))
@@ -206,12 +206,4 @@ extension SFTPClientTests {
             }
         }
     }
-}
-
-/// `SHA256:…` of a public key line, as `ssh-keygen -lf` computes it.
-func fingerprintOf(_ publicKeyLine: String, in server: SSHDServer) throws -> String {
-    let file = server.scratch("fingerprint-\(UUID().uuidString).pub")
-    try (publicKeyLine + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-    let output = try TestEnvironment.run(try TestEnvironment.executable("ssh-keygen"), ["-lf", file, "-E", "sha256"])
-    return output.split(separator: " ").dropFirst().first.map(String.init) ?? ""
 }

@@ -19,6 +19,32 @@ public enum TestSupportError: Error, CustomStringConvertible {
     }
 }
 
+/// A counting semaphore for async code: waiting for a slot suspends the task, never a thread.
+actor Slots {
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int) { free = count }
+
+    func withSlot<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
+}
+
 /// A server or tool a test starts and must stop: terminated (SIGTERM, then SIGKILL) on
 /// `stop()` or when released, with its output in a log file for post-mortems.
 ///
@@ -216,9 +242,48 @@ public enum TestEnvironment {
         return url
     }
 
-    /// Runs a short command to completion and returns its output; throws on non-zero exit.
+    /// Runs a short command to completion on a thread of its own and returns its standard
+    /// output and error; throws on a non-zero exit. Waiting for a child on a cooperative
+    /// thread would stall one of the two threads every other test runs on.
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String]) throws -> String {
+    public static func run(_ executable: String, _ arguments: [String]) async throws -> String {
+        try await toolSlots.withSlot { try await onOwnThread { try runBlocking(executable, arguments) } }
+    }
+
+    /// Runs a tool with `input` on its standard input, on a thread of its own; returns its
+    /// standard output and exit status, for tools whose status is the answer (standard error
+    /// is discarded).
+    public static func execute(_ executable: String, _ arguments: [String], input: Data = Data()) async throws -> (output: Data, status: Int32) {
+        try await toolSlots.withSlot { try await onOwnThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            let stdin = Pipe(), stdout = Pipe()
+            process.standardInput = stdin
+            process.standardOutput = stdout
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Input is written from another thread so a tool that fills its output pipe
+            // before reading all its input cannot deadlock with us.
+            Thread {
+                try? stdin.fileHandleForWriting.write(contentsOf: input)
+                try? stdin.fileHandleForWriting.close()
+            }.start()
+            let output = stdout.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (output, process.terminationStatus)
+        } }
+    }
+
+    /// As many tools at once as there are cores. Swift Testing starts every test case at once:
+    /// two hundred parameterised cases each spawning a tool saturate the machine, and tests
+    /// beside them that wait on real time (a consumer polling Redis) run out of it.
+    static let toolSlots = Slots(count: max(2, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// `run` on the calling thread: only for set-up code already on a thread of its own
+    /// (inside `onOwnThread`), hence not public.
+    @discardableResult
+    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -68,7 +68,7 @@ public final class PostgresServer: @unchecked Sendable {
             "-D", dataDirectory, "-U", user, "--pwfile=\(passwordFile)",
             "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-locale", "--no-sync",
         ])
-        try TestEnvironment.run(executable, arguments)
+        try TestEnvironment.runBlocking(executable, arguments)
     }
 
     private func launch() throws {

@@ -117,7 +117,18 @@ public final class SSHDServer: @unchecked Sendable {
     public static func generateKey(at path: String, type: String = "ed25519", passphrase: String = "",
                                    comment: String = "test") throws -> String {
         let keygen = try TestEnvironment.executable("ssh-keygen")
-        try TestEnvironment.run(keygen, ["-q", "-t", type, "-N", passphrase, "-C", comment, "-f", path])
+        try TestEnvironment.runBlocking(keygen, ["-q", "-t", type, "-N", passphrase, "-C", comment, "-f", path])
         return try String(contentsOfFile: path + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension SSHDServer {
+    /// `SHA256:…` of a public key line, as `ssh-keygen -lf` computes it. Blocking, as the
+    /// server's other calls are: for bodies already on a thread of their own.
+    public func fingerprint(of publicKeyLine: String) throws -> String {
+        let file = directory.appendingPathComponent("fingerprint-\(UUID().uuidString).pub").path
+        try (publicKeyLine + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let output = try TestEnvironment.runBlocking(try TestEnvironment.executable("ssh-keygen"), ["-lf", file, "-E", "sha256"])
+        return output.split(separator: " ").dropFirst().first.map(String.init) ?? ""
     }
 }

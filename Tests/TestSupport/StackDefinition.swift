@@ -42,12 +42,12 @@ struct StackDefinition {
     /// The interpreter itself, found once: `python3` on PATH may be a version manager's shim,
     /// a shell script costing a fraction of a second on every call of a parallel test run.
     private static let python = Result<String, any Error> {
-        try TestEnvironment.run(try TestEnvironment.executable("python3"), ["-c", "import sys; print(sys.executable)"])
+        try TestEnvironment.runBlocking(try TestEnvironment.executable("python3"), ["-c", "import sys; print(sys.executable)"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @discardableResult
     private static func run(_ arguments: [String]) throws -> String {
-        try TestEnvironment.run(try python.get(), [script] + arguments)
+        try TestEnvironment.runBlocking(try python.get(), [script] + arguments)
     }
 }
