@@ -127,7 +127,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "ResultsAPI", dependencies: [
-            "ETLCore", "PipelineSchema", "Connectors", "ConnectorSources", "Contracts", "Loading", "Handoff",
+            "AccessControl", "ETLCore", "PipelineSchema", "Connectors", "ConnectorSources", "Contracts", "Loading", "Handoff",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
