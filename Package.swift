@@ -245,7 +245,7 @@ let package = Package(
         .testTarget(name: "JSONReaderTests", dependencies: ["ETLCore", "Extraction", "Transformation", "Loading", "FixtureSource"]),
         .testTarget(name: "APITests", dependencies: [
             "ResultsAPI", "Loading", "PipelineSchema", "Transformation", "FixtureSource", "ETLCore", "TestSupport", "Connectors", "Contracts",
-            "Handoff",
+            "Handoff", "AccessControl",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

@@ -19,6 +19,9 @@ import Synchronization
 public final class APIAccess: Sendable {
     /// `API_TOKEN` and `API_ADMIN_TOKEN` (whoever may create connectors may read them).
     let sharedTokens: [[UInt8]]
+    /// `API_TOKEN` is set: reads need a credential. (`API_ADMIN_TOKEN` alone guards only the
+    /// admin operations.)
+    let apiTokenSet: Bool
     /// Dashboard logins; nil where the api has no Redis (some tests): then no cookie is accepted.
     let login: LoginService?
     let policy: LoginPolicy
@@ -26,8 +29,9 @@ public final class APIAccess: Sendable {
     private let snapshots = ResponseCache<AccessSnapshot>(maxBytes: 1 << 20)
     private let wasOpen = Mutex<Bool?>(nil)
 
-    public init(sharedTokens: [String], login: LoginService?, policy: LoginPolicy = LoginPolicy()) {
-        self.sharedTokens = sharedTokens.filter { !$0.isEmpty }.map { Array($0.utf8) }
+    public init(apiToken: String?, adminToken: String? = nil, login: LoginService?, policy: LoginPolicy = LoginPolicy()) {
+        sharedTokens = [apiToken, adminToken].compactMap { $0 }.filter { !$0.isEmpty }.map { Array($0.utf8) }
+        apiTokenSet = !(apiToken ?? "").isEmpty
         self.login = login
         self.policy = policy
     }
@@ -46,7 +50,7 @@ public final class APIAccess: Sendable {
 
     /// Whether a request needs a credential under `snapshot`.
     func loginRequired(_ snapshot: AccessSnapshot) -> Bool {
-        !sharedTokens.isEmpty || snapshot.enabledAccounts > 0 || !snapshot.activeTokenHashes.isEmpty
+        apiTokenSet || snapshot.enabledAccounts > 0 || !snapshot.activeTokenHashes.isEmpty
     }
 
     /// Logs whether the api is open, at start and whenever that changes.
@@ -61,7 +65,7 @@ public final class APIAccess: Sendable {
         } else {
             logger.info("logins required", metadata: [
                 "accounts": "\(snapshot.enabledAccounts)", "tokens": "\(snapshot.activeTokenHashes.count)",
-                "shared_tokens": "\(sharedTokens.count)",
+                "api_token": "\(apiTokenSet ? "set" : "not set")",
             ])
         }
     }

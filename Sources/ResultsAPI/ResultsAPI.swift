@@ -36,7 +36,7 @@ public func makeAPIRouter(configuration: APIConfiguration, logger: Logger, metri
 }
 
 /// With `admin`, also `POST /connectors` and `POST /connectors/{id}/run` (`addAdminRoutes`).
-public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], access: APIAccess = APIAccess(sharedTokens: [], login: nil),
+public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], access: APIAccess = APIAccess(apiToken: nil, login: nil),
                           chartJSPath: String? = nil, metrics: RequestMetrics = RequestMetrics(), admin: AdminBackend? = nil,
                           logger: Logger) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -70,7 +70,7 @@ extension APIAccess {
                 try await store.read { db in try AccessSnapshot.account(username, db: db) }
             },
             redis: try AccessRedis(url: configuration.redisURL), policy: configuration.login)
-        self.init(sharedTokens: [configuration.apiToken, admin?.token].compactMap { $0 }, login: login, policy: configuration.login)
+        self.init(apiToken: configuration.apiToken, adminToken: admin?.token, login: login, policy: configuration.login)
     }
 }
 
@@ -78,7 +78,7 @@ extension APIAccess {
 /// credentials it accepts; `AccessMiddleware` logs it again whenever that changes.
 public func logAccessMode(configuration: APIConfiguration, logger: Logger) async {
     let store = ResultsStore(path: configuration.databasePath, logger: logger)
-    let access = APIAccess(sharedTokens: [configuration.apiToken, configuration.admin?.token].compactMap { $0 }, login: nil)
+    let access = APIAccess(apiToken: configuration.apiToken, login: nil)
     do {
         let snapshot = try await access.snapshot(store)
         access.noteMode(open: !access.loginRequired(snapshot), snapshot: snapshot, logger: logger)
