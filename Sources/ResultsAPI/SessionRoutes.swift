@@ -63,8 +63,11 @@ func addSessionRoutes(to router: Router<APIRequestContext>, access: APIAccess, s
     router.get("session") { request, _ -> Response in
         guard access.loginRequired(try await access.snapshot(store)) else { return JSONBody.response(SessionView(open: ())) }
         guard let (_, session) = try await access.session(of: request) else {
-            throw APIError(status: .unauthorized, code: "session_required",
-                           message: "log in first: POST /session with username, password and the code of your authenticator app")
+            var error = APIError(status: .unauthorized, code: "session_required",
+                                 message: "log in first: POST /session with username, password and the code of your authenticator app")
+            // Machine clients authenticate with a bearer token instead (RFC 9110 asks for a challenge).
+            error.headers[.wwwAuthenticate] = "Bearer"
+            throw error
         }
         return JSONBody.response(SessionView(session))
     }
@@ -122,7 +125,8 @@ func loginRequest(_ request: Request) async throws -> LoginRequest {
     do {
         body = try await request.body.collect(upTo: maximumLoginBytes)
     } catch {
-        throw APIError(status: .contentTooLarge, code: "login_too_large", message: "a login body is at most \(maximumLoginBytes) bytes")
+        // A 400, not a 413: nothing that large is a login, whatever the limit.
+        throw APIError(status: .badRequest, code: "invalid_login", message: "a login body is at most \(maximumLoginBytes) bytes")
     }
     return try decodedLogin(body)
 }
