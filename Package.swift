@@ -176,7 +176,7 @@ let package = Package(
         // Manages connectors: create, list, show, update, delete, check, discover, run.
         .executableTarget(name: "etlctl", dependencies: [
             "AccessControl", "ConnectorRuns", "ConnectorSources", "Connectors", "Contracts", "Loading", "Transformation", "Handoff", "Extraction",
-            "ETLCore", "ETLCommandLine", "PipelineSchema",
+            "ETLCore", "ETLCommandLine", "PipelineSchema", "QRCode",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

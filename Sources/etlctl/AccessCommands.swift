@@ -5,6 +5,7 @@ import ETLCore
 import Foundation
 import Loading
 import Logging
+import QRCode
 
 /// `etlctl users|tokens|audit`: who may read the API. They read `DATABASE_PATH` (accounts and
 /// tokens) and `REDIS_URL` (sessions to end, the audit log) only.
@@ -67,9 +68,15 @@ struct AccessTool {
         return String(cString: typed)
     }
 
+    /// The enrolment as a person reads it: the QR code a phone app scans (the otpauth URI),
+    /// then the URI and the secret for entering by hand.
     static func enrolmentText(_ enrolment: Enrolment) -> String {
-        """
+        // An otpauth URI is ~120 bytes: always within a QR code's capacity.
+        let code = (try? QRCode(text: enrolment.otpauthURI).terminalText()) ?? ""
+        return """
         Account \(enrolment.username): scan this with an authenticator app, or enter the secret by hand.
+
+        \(code)
 
         \(enrolment.otpauthURI)
         secret: \(enrolment.secret)
