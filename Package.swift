@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Password hashes (bcrypt) and authenticator codes (RFC 6238) for dashboard logins.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -72,6 +74,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // Who may read the API: accounts, bearer tokens, sessions, login throttling, the audit log.
+        .target(name: "AccessControl", dependencies: [
+            "ETLCore", "PipelineSchema", "RedisClient",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
         ]),
 
         // MARK: Stages
@@ -116,7 +127,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "ResultsAPI", dependencies: [
-            "ETLCore", "PipelineSchema", "Connectors", "ConnectorSources", "Contracts", "Loading", "Handoff",
+            "AccessControl", "ETLCore", "PipelineSchema", "Connectors", "ConnectorSources", "Contracts", "Loading", "Handoff",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -164,8 +175,8 @@ let package = Package(
         ]),
         // Manages connectors: create, list, show, update, delete, check, discover, run.
         .executableTarget(name: "etlctl", dependencies: [
-            "ConnectorRuns", "ConnectorSources", "Connectors", "Contracts", "Loading", "Transformation", "Handoff", "Extraction",
-            "ETLCore", "ETLCommandLine", "PipelineSchema",
+            "AccessControl", "ConnectorRuns", "ConnectorSources", "Connectors", "Contracts", "Loading", "Transformation", "Handoff", "Extraction",
+            "ETLCore", "ETLCommandLine", "PipelineSchema", "QRCode",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -222,6 +233,10 @@ let package = Package(
         .testTarget(name: "QRCodeTests", dependencies: ["QRCode", "TestSupport"]),
         .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "TestSupport"]),
         .testTarget(name: "FixtureSourceTests", dependencies: ["FixtureSource", "CurlHTTP", "TestSupport"]),
+        .testTarget(name: "AccessControlTests", dependencies: [
+            "AccessControl", "ETLCore", "PipelineSchema", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "HandoffTests", dependencies: [
             "Handoff", "ETLCore", "RedisClient", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
@@ -230,7 +245,7 @@ let package = Package(
         .testTarget(name: "JSONReaderTests", dependencies: ["ETLCore", "Extraction", "Transformation", "Loading", "FixtureSource"]),
         .testTarget(name: "APITests", dependencies: [
             "ResultsAPI", "Loading", "PipelineSchema", "Transformation", "FixtureSource", "ETLCore", "TestSupport", "Connectors", "Contracts",
-            "Handoff",
+            "Handoff", "AccessControl",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

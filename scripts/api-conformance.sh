@@ -53,12 +53,14 @@ main() {
     local port token status=0
     token="conformance-$RANDOM$RANDOM"
     api_seed "$WORK/data.db" "$RUNS" "$USERS" 0.2 7
-    api_start DATABASE_PATH="$WORK/data.db" API_TOKEN="$token"
+    # With Redis: a request carrying a session cookie is checked against the session store.
+    API_COMPONENTS=redis,api api_start DATABASE_PATH="$WORK/data.db" API_TOKEN="$token"
     port="$API_PORT_USED"
     log "running schemathesis against http://127.0.0.1:$port/openapi.json"
     # The token header is given to every generated request; `ignored_auth` also sends each
     # protected request without it and expects the 401 the document promises.
-    run_schemathesis "$port" "$token" "read-only" || status=$?
+    # logIn is checked in the second phase, where positive_data_acceptance is left out.
+    run_schemathesis "$port" "$token" "read-only" --exclude-operation-id logIn || status=$?
     [[ "$status" -eq 0 ]] || fail "$status"
 
     api_stop
@@ -68,9 +70,10 @@ main() {
     log "running schemathesis on the admin operations (API_ADMIN_TOKEN set) at http://127.0.0.1:$port"
     # positive_data_acceptance is left out here: the document describes a connector definition's
     # shape, but which config fields a type needs is the catalog's to say (etlctl's validation),
-    # so a body that fits the schema is still, rightly, a 400 naming the missing fields.
+    # so a body that fits the schema is still, rightly, a 400 naming the missing fields; and a
+    # login that fits the schema is, rightly, a 401 for credentials no account has.
     run_schemathesis "$port" "$admin_token" "admin" \
-        --include-operation-id createConnector --include-operation-id runConnector \
+        --include-operation-id createConnector --include-operation-id runConnector --include-operation-id logIn \
         --exclude-checks positive_data_acceptance || status=$?
     [[ "$status" -eq 0 ]] || fail "$status"
     log "OK: no failures"

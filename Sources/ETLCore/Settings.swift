@@ -129,6 +129,26 @@ public enum Settings {
         "API_MAX_CONNECTIONS", default: 4096, in: 16...1_000_000,
         "open connections at most; one more closes the oldest idle one")
 
+    // MARK: Logins (api; etlctl users)
+
+    public static let sessionIdleTimeoutSeconds: Setting<Int> = .integer(
+        "SESSION_IDLE_TIMEOUT", default: 1800, in: 1...604_800,
+        "a dashboard session ends after this many seconds without a request")
+    public static let sessionMaxAgeSeconds: Setting<Int> = .integer(
+        "SESSION_MAX_AGE", default: 43_200, in: 1...2_592_000,
+        "a dashboard session ends this many seconds after its login, however active")
+    public static let sessionCookieSecure: Setting<Bool> = .flag(
+        "SESSION_COOKIE_SECURE", default: false,
+        "always mark the session cookie Secure (it is anyway when a proxy sends X-Forwarded-Proto: https)")
+    public static let loginMaxFailuresPerAccount: Setting<Int> = .integer(
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT", default: 5, in: 1...10_000,
+        "failed logins to one account within LOGIN_FAILURE_WINDOW before it refuses logins until the window ends")
+    public static let loginMaxFailuresPerAddress: Setting<Int> = .integer(
+        "LOGIN_MAX_FAILURES_PER_ADDRESS", default: 20, in: 1...100_000,
+        "failed logins from one client address within LOGIN_FAILURE_WINDOW before it is refused until the window ends")
+    public static let loginFailureWindowSeconds: Setting<Int> = .integer(
+        "LOGIN_FAILURE_WINDOW", default: 900, in: 1...86_400, "the window failed logins are counted in, seconds")
+
     // MARK: Logging (all)
 
     public static let logLevel: Setting<LogLevelSetting> = .choice("LOG_LEVEL", default: .info, "how much the process logs")

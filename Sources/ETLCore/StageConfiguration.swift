@@ -266,9 +266,12 @@ public struct APIConfiguration: ExecutableConfiguration {
     public var connectionLimits: ConnectionLimits
     /// The admin routes' access, nil (read-only) unless `API_ADMIN_TOKEN` is set.
     public var admin: AdminAccess?
+    /// Where dashboard sessions, login failure counts and the audit log live (shared by replicas).
+    public var redisURL: String
+    public var login: LoginPolicy
 
     /// `API_ADMIN_TOKEN` and, only with it, where connector runs are handed off: the api reads
-    /// neither `REDIS_URL` nor `EVENT_HMAC_KEY` unless it may start runs.
+    /// `EVENT_HMAC_KEY` only when it may start runs.
     public struct AdminAccess: Sendable, Equatable {
         public var token: String
         public var redisURL: String
@@ -285,15 +288,18 @@ public struct APIConfiguration: ExecutableConfiguration {
         Settings.databasePath, Settings.apiHost, Settings.apiPort, Settings.corsOrigins, Settings.logLevel,
         Settings.apiToken, Settings.chartJSPath, Settings.apiHeaderTimeoutSeconds, Settings.apiIdleTimeoutSeconds,
         Settings.apiMaxConnections, Settings.apiAdminToken, Settings.redisURL, Settings.eventKey,
-    ]
+    ] + LoginPolicy.settings
 
     // Built in code (tests), the api listens on loopback only, unlike API_HOST's default.
     public init(databasePath: String, host: String = "127.0.0.1", port: Int = Settings.apiPort.defaultValue,
                 corsOrigins: [String] = Settings.corsOrigins.defaultValue,
                 logLevel: LogLevelSetting = Settings.logLevel.defaultValue, apiToken: String? = nil,
                 chartJSPath: String = APIConfiguration.defaultChartJSPath,
-                connectionLimits: ConnectionLimits = ConnectionLimits(), admin: AdminAccess? = nil) {
+                connectionLimits: ConnectionLimits = ConnectionLimits(), admin: AdminAccess? = nil,
+                redisURL: String = Settings.redisURL.defaultValue, login: LoginPolicy = LoginPolicy()) {
         self.admin = admin
+        self.redisURL = redisURL
+        self.login = login
         self.databasePath = databasePath
         self.host = host
         self.port = port
@@ -316,9 +322,69 @@ public struct APIConfiguration: ExecutableConfiguration {
             headerTimeout: try source.read(Settings.apiHeaderTimeoutSeconds),
             idleTimeout: try source.read(Settings.apiIdleTimeoutSeconds),
             maxConnections: try source.read(Settings.apiMaxConnections))
+        redisURL = try source.read(Settings.redisURL)
+        login = try LoginPolicy(source)
         if let token = try source.read(Settings.apiAdminToken) {
-            admin = AdminAccess(token: token, redisURL: try source.read(Settings.redisURL), eventKey: try source.read(Settings.eventKey))
+            admin = AdminAccess(token: token, redisURL: redisURL, eventKey: try source.read(Settings.eventKey))
         }
+    }
+}
+
+/// How dashboard logins behave: how long a session lasts, and how many failed logins an
+/// account or a client address may make in a window before logins are refused.
+public struct LoginPolicy: Sendable, Equatable {
+    public var sessionIdleSeconds: Int
+    public var sessionMaxAgeSeconds: Int
+    public var alwaysSecureCookie: Bool
+    public var maxFailuresPerAccount: Int
+    public var maxFailuresPerAddress: Int
+    public var failureWindowSeconds: Int
+
+    public static let settings: [any ConfigurationVariable] = [
+        Settings.sessionIdleTimeoutSeconds, Settings.sessionMaxAgeSeconds, Settings.sessionCookieSecure,
+        Settings.loginMaxFailuresPerAccount, Settings.loginMaxFailuresPerAddress, Settings.loginFailureWindowSeconds,
+    ]
+
+    public init(
+        sessionIdleSeconds: Int = Settings.sessionIdleTimeoutSeconds.defaultValue,
+        sessionMaxAgeSeconds: Int = Settings.sessionMaxAgeSeconds.defaultValue,
+        alwaysSecureCookie: Bool = Settings.sessionCookieSecure.defaultValue,
+        maxFailuresPerAccount: Int = Settings.loginMaxFailuresPerAccount.defaultValue,
+        maxFailuresPerAddress: Int = Settings.loginMaxFailuresPerAddress.defaultValue,
+        failureWindowSeconds: Int = Settings.loginFailureWindowSeconds.defaultValue
+    ) {
+        self.sessionIdleSeconds = sessionIdleSeconds
+        self.sessionMaxAgeSeconds = sessionMaxAgeSeconds
+        self.alwaysSecureCookie = alwaysSecureCookie
+        self.maxFailuresPerAccount = maxFailuresPerAccount
+        self.maxFailuresPerAddress = maxFailuresPerAddress
+        self.failureWindowSeconds = failureWindowSeconds
+    }
+
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
+        self.init(
+            sessionIdleSeconds: try source.read(Settings.sessionIdleTimeoutSeconds),
+            sessionMaxAgeSeconds: try source.read(Settings.sessionMaxAgeSeconds),
+            alwaysSecureCookie: try source.read(Settings.sessionCookieSecure),
+            maxFailuresPerAccount: try source.read(Settings.loginMaxFailuresPerAccount),
+            maxFailuresPerAddress: try source.read(Settings.loginMaxFailuresPerAddress),
+            failureWindowSeconds: try source.read(Settings.loginFailureWindowSeconds))
+    }
+}
+
+/// What `etlctl users`, `tokens` and `audit` read: the database the accounts live in, and
+/// the Redis whose sessions and audit log they act on. (No signing key: they hand nothing off.)
+public struct AccessToolConfiguration: ExecutableConfiguration {
+    public var databasePath: String
+    public var redisURL: String
+    public var logLevel: LogLevelSetting
+
+    public static let settings: [any ConfigurationVariable] = [Settings.databasePath, Settings.redisURL, Settings.logLevel]
+
+    public init(_ source: ConfigurationSource) throws(ConfigurationError) {
+        databasePath = try source.read(Settings.databasePath)
+        redisURL = try source.read(Settings.redisURL)
+        logLevel = try source.read(Settings.logLevel)
     }
 }
 

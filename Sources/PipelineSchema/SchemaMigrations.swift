@@ -14,7 +14,7 @@ public enum SchemaMigrations {
     public static let tables = [
         RunRecord.databaseTableName, RawUserRecord.databaseTableName,
         ProcessedUserRecord.databaseTableName, InvalidUserRecord.databaseTableName,
-        DataSourceRecord.databaseTableName,
+        DataSourceRecord.databaseTableName, AccountRecord.databaseTableName, APITokenRecord.databaseTableName,
     ]
 
     public static var migrator: DatabaseMigrator {
@@ -135,6 +135,27 @@ public enum SchemaMigrations {
                     last_run_id TEXT
                 );
                 ALTER TABLE etl_runs ADD COLUMN source_id INTEGER;
+                """)
+        }
+        // Who may read the API (issue 12): dashboard accounts and per-client bearer tokens.
+        migrator.registerMigration("v5_accounts_and_tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE accounts (
+                    id INTEGER PRIMARY KEY,
+                    username TEXT NOT NULL UNIQUE,
+                    password_hash TEXT NOT NULL,
+                    totp_secret TEXT NOT NULL,
+                    disabled_at TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE TABLE api_tokens (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    token_hash TEXT NOT NULL UNIQUE,
+                    created_at TEXT NOT NULL,
+                    revoked_at TEXT
+                );
                 """)
         }
         return migrator

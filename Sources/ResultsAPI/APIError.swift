@@ -100,26 +100,21 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// The API is read-only: any method but GET, HEAD and OPTIONS is 405 on every path.
-struct ReadOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var allowed: Set<HTTPRequest.Method> { [.get, .head, .options] }
-    /// `API_ADMIN_TOKEN` is set: a POST to an admin route goes on (to its token check).
-    let adminRoutesServed: Bool
-    /// Where the admin routes are (the full document's `adminPaths`).
-    let document: APIDocument
+/// A method the served document does not declare for a path is 405 with the `Allow` the
+/// document gives: the api reads, but for `/session` (logins) and, with `API_ADMIN_TOKEN`,
+/// the admin operations.
+struct DeclaredMethodsMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The document this api serves.
+    let served: APIDocument
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let isAdminPath = document.isAdminPath(request.uri.path)
-        if adminRoutesServed, request.method == .post, isAdminPath {
-            return try await next(request, context)
-        }
-        guard Self.allowed.contains(request.method) else {
-            var error = APIError(
-                status: .methodNotAllowed, code: "method_not_allowed",
-                message: "\(request.method.rawValue) is not allowed: this API is read-only"
-                    + (isAdminPath && !adminRoutesServed
-                        ? " (POST /connectors and POST /connectors/{id}/run are served when API_ADMIN_TOKEN is set)" : ""))
-            error.headers[.allow] = "GET, HEAD, OPTIONS"
+        let allowed = served.allowedMethods(for: request.uri.path)
+        guard allowed.contains(request.method.rawValue) else {
+            let adminHint = APIDocument.bundled.allowedMethods(for: request.uri.path).contains(request.method.rawValue)
+                ? " (POST /connectors and POST /connectors/{id}/run are served when API_ADMIN_TOKEN is set)" : ""
+            var error = APIError(status: .methodNotAllowed, code: "method_not_allowed",
+                                 message: "\(request.method.rawValue) is not allowed on \(request.uri.path)" + adminHint)
+            error.headers[.allow] = allowed.joined(separator: ", ")
             throw error
         }
         return try await next(request, context)

@@ -1,3 +1,4 @@
+import AccessControl
 import ConnectorSources
 import Connectors
 public import ETLCore
@@ -60,7 +61,7 @@ actor RegistryOpener {
 /// The largest connector definition accepted: definitions are a few hundred bytes.
 let maximumDefinitionBytes = 256 * 1024
 
-func addAdminRoutes(to router: Router<BasicRequestContext>, admin: AdminBackend, document: APIDocument) {
+func addAdminRoutes(to router: Router<APIRequestContext>, admin: AdminBackend, document: APIDocument) {
     let catalog = ConnectorCatalog.product
     let idRules = document.parameters(of: "/connectors/{id}")
     router.post("connectors") { request, context -> Response in
@@ -163,13 +164,13 @@ private func requireAdmin(_ request: Request, admin: AdminBackend) throws(APIErr
         error.headers[.wwwAuthenticate] = "Bearer"
         throw error
     }
-    guard BearerTokenMiddleware<BasicRequestContext>.constantTimeEquals(presented, Array(admin.token.utf8)) else {
+    guard constantTimeEquals(presented, Array(admin.token.utf8)) else {
         throw APIError(status: .forbidden, code: "forbidden",
                        message: "creating connectors and starting runs needs the admin token (API_ADMIN_TOKEN), not this one")
     }
 }
 
-private func definitionText(_ request: Request, context: BasicRequestContext) async throws -> String {
+private func definitionText(_ request: Request, context: APIRequestContext) async throws -> String {
     let buffer: ByteBuffer
     do {
         buffer = try await request.body.collect(upTo: maximumDefinitionBytes)

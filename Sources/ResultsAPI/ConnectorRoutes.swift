@@ -31,7 +31,7 @@ enum ConnectorQueries {
     }
 }
 
-func addConnectorRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, document: APIDocument) {
+func addConnectorRoutes(to router: Router<APIRequestContext>, store: ResultsStore, document: APIDocument) {
     let catalog = ConnectorCatalog.product
     let listRules = document.parameters(of: "/connectors")
     router.get("connectors") { request, _ -> Response in
@@ -120,7 +120,7 @@ enum DatasetQueries {
     }
 }
 
-func addDatasetRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, document: APIDocument) {
+func addDatasetRoutes(to router: Router<APIRequestContext>, store: ResultsStore, document: APIDocument) {
     let rules = document.parameters(of: "/datasets/{dataset}/records")
     router.get("datasets/:dataset/records") { request, context -> Response in
         let dataset = context.parameters.get("dataset") ?? ""

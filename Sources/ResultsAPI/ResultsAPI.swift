@@ -1,3 +1,4 @@
+public import AccessControl
 public import ETLCore
 import Foundation
 public import Hummingbird
@@ -18,25 +19,27 @@ import PipelineSchema
 /// - `GET /metrics` — Prometheus text; `GET /openapi.json` — the OpenAPI 3.1 document.
 /// - `GET /`, `GET /assets/chart.js` — the dashboard (`addDashboardRoutes`).
 ///
-/// With `API_TOKEN` set, every route but `/health` needs `Authorization: Bearer <token>`.
+/// Who may read is `APIAccess`'s to say (`AccessMiddleware`): per-client bearer tokens,
+/// dashboard sessions (`/session`), `API_TOKEN`; open while none of them exists.
 /// Lists and stats are reused from `ResponseCache` until the database changes.
 ///
-/// Errors are `{"error": code, "message": text}`: 400 bad parameter, 401 missing token (when
-/// `API_TOKEN` is set), 404 unknown id or route, 405 any write method (but the admin routes'
-/// POSTs when `API_ADMIN_TOKEN` is set), 503 while the database does not exist yet. Only the
-/// fields `ServedFields` allow-lists are ever served.
+/// Errors are `{"error": code, "message": text}`: 400 bad parameter, 401 no or a wrong
+/// credential (when logins are required), 404 unknown id or route, 405 a method the served
+/// document does not declare for the path, 503 while the database does not exist yet. Only
+/// the fields `ServedFields` allow-lists are ever served.
 public func makeAPIRouter(configuration: APIConfiguration, logger: Logger, metrics: RequestMetrics = RequestMetrics(),
-                          admin: AdminBackend? = nil) -> Router<BasicRequestContext> {
-    makeAPIRouter(store: ResultsStore(path: configuration.databasePath, logger: logger),
-                  corsOrigins: configuration.corsOrigins, apiToken: configuration.apiToken,
-                  chartJSPath: configuration.chartJSPath, metrics: metrics, admin: admin, logger: logger)
+                          admin: AdminBackend? = nil) throws -> Router<APIRequestContext> {
+    let store = ResultsStore(path: configuration.databasePath, logger: logger)
+    return makeAPIRouter(store: store, corsOrigins: configuration.corsOrigins,
+                         access: try APIAccess(configuration: configuration, store: store, admin: admin),
+                         chartJSPath: configuration.chartJSPath, metrics: metrics, admin: admin, logger: logger)
 }
 
 /// With `admin`, also `POST /connectors` and `POST /connectors/{id}/run` (`addAdminRoutes`).
-public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], apiToken: String? = nil, chartJSPath: String? = nil,
-                          metrics: RequestMetrics = RequestMetrics(), admin: AdminBackend? = nil,
-                          logger: Logger) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], access: APIAccess = APIAccess(apiToken: nil, login: nil),
+                          chartJSPath: String? = nil, metrics: RequestMetrics = RequestMetrics(), admin: AdminBackend? = nil,
+                          logger: Logger) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost first: CORS headers land on every answer, errors included; metrics see the
     // final status of every answer, errors included.
     // The document served is what this api serves: the admin operations only with the admin token.
@@ -44,26 +47,49 @@ public func makeAPIRouter(store: ResultsStore, corsOrigins: [String], apiToken: 
     router.add(middleware: OriginListCORSMiddleware(origins: corsOrigins.isEmpty ? ["*"] : corsOrigins, document: document))
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
-    router.add(middleware: ReadOnlyMiddleware(adminRoutesServed: admin != nil, document: .bundled))
-    if let apiToken, !apiToken.isEmpty {
-        // The admin token reads too: whoever may create connectors may see them.
-        let tokens = [apiToken] + (admin.map { [$0.token] } ?? [])
-        router.add(middleware: BearerTokenMiddleware(tokens: tokens, openPaths: document.openPaths))
-    }
+    router.add(middleware: DeclaredMethodsMiddleware(served: document))
+    router.add(middleware: AccessMiddleware(access: access, store: store, openPaths: document.openPaths, logger: logger))
     let pages = ResponseCache<Page>()
     addRunRoutes(to: router, store: store, pages: pages, document: document)
     addUserRoutes(to: router, store: store, pages: pages, document: document)
     addConnectorRoutes(to: router, store: store, document: document)
     addDatasetRoutes(to: router, store: store, document: document)
     if let admin { addAdminRoutes(to: router, admin: admin, document: document) }
+    addSessionRoutes(to: router, access: access, store: store)
     addServiceRoutes(to: router, store: store, metrics: metrics, document: document)
     addDashboardRoutes(to: router, chartJSPath: chartJSPath)
     return router
 }
 
+extension APIAccess {
+    /// `API_TOKEN` and `API_ADMIN_TOKEN`, and logins against the accounts of the database
+    /// with their sessions in the Redis of `REDIS_URL`.
+    public convenience init(configuration: APIConfiguration, store: ResultsStore, admin: AdminBackend? = nil) throws {
+        let login = LoginService(
+            account: { username in
+                try await store.read { db in try AccessSnapshot.account(username, db: db) }
+            },
+            redis: try AccessRedis(url: configuration.redisURL), policy: configuration.login)
+        self.init(apiToken: configuration.apiToken, adminToken: admin?.token, login: login, policy: configuration.login)
+    }
+}
+
+/// Logs at start whether the api is open (a warning: nobody needs to log in) or which
+/// credentials it accepts; `AccessMiddleware` logs it again whenever that changes.
+public func logAccessMode(configuration: APIConfiguration, logger: Logger) async {
+    let store = ResultsStore(path: configuration.databasePath, logger: logger)
+    let access = APIAccess(apiToken: configuration.apiToken, login: nil)
+    do {
+        let snapshot = try await access.snapshot(store)
+        access.noteMode(open: !access.loginRequired(snapshot), snapshot: snapshot, logger: logger)
+    } catch {
+        logger.error("cannot read the accounts and tokens: \(error); requests are refused until they can be read")
+    }
+}
+
 private let pageSize: @Sendable (Page) -> Int = { $0.body.readableBytes }
 
-private func addRunRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, pages: ResponseCache<Page>,
+private func addRunRoutes(to router: Router<APIRequestContext>, store: ResultsStore, pages: ResponseCache<Page>,
                           document: APIDocument) {
     let listRules = document.parameters(of: "/etl_runs")
     router.get("etl_runs") { request, _ -> Response in
@@ -86,7 +112,7 @@ private func addRunRoutes(to router: Router<BasicRequestContext>, store: Results
     }
 }
 
-private func addUserRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, pages: ResponseCache<Page>,
+private func addUserRoutes(to router: Router<APIRequestContext>, store: ResultsStore, pages: ResponseCache<Page>,
                            document: APIDocument) {
     let processedRules = document.parameters(of: "/processed_users")
     router.get("processed_users") { request, _ -> Response in
@@ -115,7 +141,7 @@ private func addUserRoutes(to router: Router<BasicRequestContext>, store: Result
     }
 }
 
-private func addServiceRoutes(to router: Router<BasicRequestContext>, store: ResultsStore, metrics: RequestMetrics,
+private func addServiceRoutes(to router: Router<APIRequestContext>, store: ResultsStore, metrics: RequestMetrics,
                               document: APIDocument) {
     router.get("health") { _, _ -> Response in
         let state = await store.state()
@@ -189,10 +215,10 @@ let acceptBacklog = 4096
 public func makeAPIApplication(
     configuration: APIConfiguration, logger: Logger, admin: AdminBackend? = nil,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     let limits = OpenFileLimit.fitted(configuration.connectionLimits, openFiles: OpenFileLimit.raise(), logger: logger)
     return Application(
-        router: makeAPIRouter(configuration: configuration, logger: logger, admin: admin),
+        router: try makeAPIRouter(configuration: configuration, logger: logger, admin: admin),
         server: guardedHTTP1Server(limits: limits, logger: logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "etl-api",
                              backlog: acceptBacklog),

@@ -25,14 +25,15 @@ struct APICommand: AsyncParsableCommand {
         logger.info("serving", metadata: [
             "address": "\(config.host):\(config.port)", "database": "\(config.databasePath)",
             "cors_origins": "\(config.corsOrigins.joined(separator: ","))",
-            // Whether a token is required, never the token itself.
-            "token_required": "\(config.apiToken != nil)",
+            // Whether API_TOKEN is set, never the token itself.
+            "api_token_set": "\(config.apiToken != nil)",
             "header_timeout_seconds": "\(config.connectionLimits.headerTimeout)",
             "idle_timeout_seconds": "\(config.connectionLimits.idleTimeout)",
             "max_connections": "\(config.connectionLimits.maxConnections)",
             "admin_routes": "\(config.admin != nil)",
         ])
-        let app = makeAPIApplication(configuration: config, logger: logger,
+        await logAccessMode(configuration: config, logger: logger)
+        let app = try makeAPIApplication(configuration: config, logger: logger,
                                      admin: try AdminBackend.configured(by: config, logger: logger))
         let group = ServiceGroup(configuration: .init(
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -17,9 +17,9 @@ import Transformation
 struct EtlctlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "etlctl",
-        abstract: "Manages the pipeline's connectors.",
+        abstract: "Manages the pipeline's connectors, accounts and tokens.",
         discussion: "Configured like the stages (environment and .env: DATABASE_PATH, REDIS_URL, EVENT_HMAC_KEY, …).",
-        subcommands: [Connectors.self])
+        subcommands: [Connectors.self, Users.self, Tokens.self, Audit.self])
 
     @OptionGroup var configurationOptions: ConfigurationOptions
 

@@ -76,7 +76,7 @@ import Testing
         #expect(try Self.document(parameters: Self.parameters, security: #""security": [], "#).openPaths == ["/things"])
         #expect(try Self.document(parameters: Self.parameters).openPaths.isEmpty)
         #expect(APIDocument.bundled.openPaths == [
-            "/health", "/", "/assets/dashboard.css", "/assets/dashboard.js", "/assets/chart.js",
+            "/health", "/", "/assets/dashboard.css", "/assets/dashboard.js", "/assets/chart.js", "/session",
         ])
     }
 }

@@ -27,9 +27,9 @@ final class APIFixture: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
-    func app(corsOrigins: [String] = ["*"], apiToken: String? = nil, admin: AdminBackend? = nil) -> some ApplicationProtocol {
+    func app(corsOrigins: [String] = ["*"], apiToken: String? = nil, admin: AdminBackend? = nil) throws -> some ApplicationProtocol {
         let configuration = APIConfiguration(databasePath: databasePath, corsOrigins: corsOrigins, apiToken: apiToken)
-        return Application(router: makeAPIRouter(configuration: configuration, logger: logger, admin: admin))
+        return Application(router: try makeAPIRouter(configuration: configuration, logger: logger, admin: admin))
     }
 
     /// Creates the database (as the saver does) with `count` runs, one every hour from

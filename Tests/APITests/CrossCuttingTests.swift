@@ -1,3 +1,4 @@
+import AccessControl
 import ETLCore
 import Loading
 import Foundation
@@ -241,13 +242,12 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
     }
 
     @Test func constantTimeComparison() {
-        typealias Middleware = BearerTokenMiddleware<BasicRequestContext>
-        #expect(Middleware.constantTimeEquals(Array("abc".utf8), Array("abc".utf8)))
-        #expect(!Middleware.constantTimeEquals(Array("abc".utf8), Array("abd".utf8)))
-        #expect(!Middleware.constantTimeEquals(Array("abc".utf8), Array("abcd".utf8)))
-        #expect(!Middleware.constantTimeEquals(Array("".utf8), Array("a".utf8)))
+        #expect(constantTimeEquals(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!constantTimeEquals(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!constantTimeEquals(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(!constantTimeEquals(Array("".utf8), Array("a".utf8)))
         // Lengths 256 apart must not wrap to "equal".
-        #expect(!Middleware.constantTimeEquals([], [UInt8](repeating: 0, count: 256)))
+        #expect(!constantTimeEquals([], [UInt8](repeating: 0, count: 256)))
     }
 }
 
@@ -310,10 +310,12 @@ let dataRoutes = ["/etl_runs", "/processed_users", "/invalid_users", "/stats"]
             #expect(Set(paths.keys) == [
                 "/etl_runs", "/etl_runs/{id}", "/processed_users", "/invalid_users", "/stats", "/health", "/metrics",
                 "/openapi.json", "/", "/assets/dashboard.css", "/assets/dashboard.js", "/assets/chart.js",
-                "/connectors", "/connectors/{id}", "/datasets/{dataset}/records",
+                "/connectors", "/connectors/{id}", "/datasets/{dataset}/records", "/session",
             ])
-            // Reads only: without API_ADMIN_TOKEN the admin operations are not served, nor documented.
-            #expect(paths.values.allSatisfy { Set($0.keys) == ["get"] })
+            // Reads only, but for logging in and out: without API_ADMIN_TOKEN the admin
+            // operations are not served, nor documented.
+            #expect(paths.filter { $0.key != "/session" }.values.allSatisfy { Set($0.keys) == ["get"] })
+            #expect(paths["/session"].map { Set($0.keys) } == ["get", "post", "delete"])
             let parameters = try #require((document["components"] as? [String: Any])?["parameters"] as? [String: [String: Any]])
             func names(_ path: String) -> Set<String> {
                 let refs = ((paths[path]?["get"] as? [String: Any])?["parameters"] as? [[String: String]]) ?? []

@@ -9,7 +9,7 @@ import Testing
 /// The dashboard routes on their own router (the real-browser check is scripts/dashboard-check.sh).
 @Suite struct DashboardTests {
     private func app(chartJSPath: String?) -> some ApplicationProtocol {
-        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
         addDashboardRoutes(to: router, chartJSPath: chartJSPath)
         return Application(router: router)
     }
@@ -94,7 +94,7 @@ import Testing
         var logger = Logger(label: "dashboard-tests")
         logger.logLevel = .critical
         let configuration = APIConfiguration(databasePath: "/nonexistent/dashboard-tests/data.db", chartJSPath: file.path)
-        let app = Application(router: makeAPIRouter(configuration: configuration, logger: logger))
+        let app = Application(router: try makeAPIRouter(configuration: configuration, logger: logger))
         try await app.test(.router) { client in
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)

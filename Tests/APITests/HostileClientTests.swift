@@ -94,7 +94,7 @@ struct LiveAPI {
         let configuration = APIConfiguration(
             databasePath: fixture.databasePath, host: "127.0.0.1", port: 0, connectionLimits: limits)
         let port = Mutex<Int?>(nil)
-        let app = makeAPIApplication(configuration: configuration, logger: fixture.logger) { channel in
+        let app = try makeAPIApplication(configuration: configuration, logger: fixture.logger) { channel in
             port.withLock { $0 = channel.localAddress?.port }
         }
         let executor = BlockingExecutor(label: "raw-sockets")

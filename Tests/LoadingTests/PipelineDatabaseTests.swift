@@ -37,7 +37,7 @@ import PipelineSchema
             let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
             return (tables, mode, columns, indexes)
         }
-        #expect(tables == ["data_sources", "etl_runs", "invalid_users", "processed_users", "raw_users"])
+        #expect(tables == ["accounts", "api_tokens", "data_sources", "etl_runs", "invalid_users", "processed_users", "raw_users"])
         #expect(mode == "wal")
         #expect(columns["etl_runs"] == [
             "id", "run_timestamp", "status", "raw_file", "processed_file", "dlq_file", "extracted_count", "valid_count",

@@ -128,6 +128,7 @@ import Testing
     @Test func theMigrationsKeepTheirIdentifiers() {
         #expect(SchemaMigrations.migrator.migrations == [
             "v1_initial_schema", "v2_duplicate_count", "v3_failure_reason_and_loaded_output", "v4_connector_registry",
+            "v5_accounts_and_tokens",
         ])
     }
 
@@ -147,6 +148,8 @@ import Testing
             (ProcessedUserRecord.databaseTableName, ProcessedUserRecord.CodingKeys.allCases.map(\.stringValue)),
             (InvalidUserRecord.databaseTableName, InvalidUserRecord.CodingKeys.allCases.map(\.stringValue)),
             (DataSourceRecord.databaseTableName, DataSourceRecord.CodingKeys.allCases.map(\.stringValue)),
+            (AccountRecord.databaseTableName, AccountRecord.CodingKeys.allCases.map(\.stringValue)),
+            (APITokenRecord.databaseTableName, APITokenRecord.CodingKeys.allCases.map(\.stringValue)),
         ]
         let database = try migratedDatabase()
         for (table, columns) in declared {
