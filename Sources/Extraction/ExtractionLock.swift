@@ -58,9 +58,13 @@ public final class ExtractionLock: @unchecked Sendable {
         _ = text.withCString { pwrite(descriptor, $0, strlen($0), 0) }
     }
 
-    /// Releases the lock (also done when the object is freed or the process dies).
+    /// Releases the lock (also done when the object is freed or the process dies). Unlocked
+    /// before it is closed: a child forked by another thread of this process holds a copy of
+    /// the descriptor until it execs (O_CLOEXEC acts only then), and the lock would live on in
+    /// that copy; LOCK_UN releases it for every copy at once.
     public func release() {
         guard descriptor >= 0 else { return }
+        flock(descriptor, LOCK_UN)
         close(descriptor)
         descriptor = -1
     }
